@@ -1,0 +1,116 @@
+"""AWS error codes translated in one place into what the reconciler does about them."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
+
+T = TypeVar("T")
+
+
+class ErrorKind(enum.Enum):
+    NOT_FOUND = "NotFound"
+    ALREADY_EXISTS = "AlreadyExists"
+    RETRY = "Conflict"  # in progress, conflicting update, role not assumable yet: retry soon
+    THROTTLED = "Throttled"  # retry with backoff
+    TERMINAL = "Terminal"  # invalid or access denied: needs a spec or permission change
+
+
+class AwsError(Exception):
+    def __init__(self, kind: ErrorKind, code: str, message: str, operation: str) -> None:
+        super().__init__(f"{operation}: {code}: {message}")
+        self.kind = kind
+        self.code = code
+        self.message = message
+        self.operation = operation
+
+    @property
+    def retryable(self) -> bool:
+        return self.kind in (ErrorKind.RETRY, ErrorKind.THROTTLED)
+
+
+_NOT_FOUND = {
+    "ResourceNotFoundException", "NoSuchEntity", "NoSuchBucket", "NoSuchKey", "NotFound", "404",
+    "NoSuchBucketPolicy", "ResourceNotFound",
+}
+_ALREADY_EXISTS = {
+    "ResourceConflictException:exists", "EntityAlreadyExists", "ResourceAlreadyExistsException",
+    "BucketAlreadyOwnedByYou",
+}
+_RETRY = {
+    "ResourceConflictException", "ResourceInUseException", "OperationAbortedException",
+    "ConcurrentModificationException", "ConflictException", "PreconditionFailed",
+    "CodeVerificationFailedException", "EC2ThrottledException",
+}
+_THROTTLED = {
+    "Throttling", "ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded",
+    "SlowDown", "ServiceUnavailable", "ServiceUnavailableException", "ServiceException",
+    "InternalError", "InternalFailure", "InternalServerError", "RequestTimeout", "RequestTimeoutException",
+    "PriorRequestNotComplete", "ProvisionedThroughputExceededException",
+}
+# Lambda's answer while a just-created IAM role has not reached every region's endpoints yet.
+_ROLE_PROPAGATION_HINTS = ("cannot be assumed", "role defined for the function cannot be assumed")
+
+
+def classify(error: ClientError, operation: str) -> AwsError:
+    details = error.response.get("Error", {})
+    code = str(details.get("Code", "Unknown"))
+    message = str(details.get("Message", "")) or str(error)
+    status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+    if code in _NOT_FOUND or (status == 404 and code not in _THROTTLED):
+        kind = ErrorKind.NOT_FOUND
+    elif code in _ALREADY_EXISTS or (code == "ResourceConflictException" and "exist" in message.lower()):
+        kind = ErrorKind.ALREADY_EXISTS
+    elif code in _RETRY:
+        kind = ErrorKind.RETRY
+    elif code in _THROTTLED or status >= 500:
+        kind = ErrorKind.THROTTLED
+    elif code == "InvalidParameterValueException" and any(h in message for h in _ROLE_PROPAGATION_HINTS):
+        kind = ErrorKind.RETRY
+    elif code == "ClientException" and ("in progress" in message.lower() or "being" in message.lower()):
+        # AWS Batch says "... is being updated/deleted" with a generic code.
+        kind = ErrorKind.RETRY
+    else:
+        kind = ErrorKind.TERMINAL
+    return AwsError(kind, code, message, operation)
+
+
+@contextmanager
+def translated(operation: str) -> Iterator[None]:
+    """Run one AWS call; any failure leaves as an AwsError."""
+    try:
+        yield
+    except ClientError as e:
+        raise classify(e, operation) from e
+    except EndpointConnectionError as e:
+        raise AwsError(ErrorKind.THROTTLED, "EndpointConnectionError", str(e), operation) from e
+    except BotoCoreError as e:
+        raise AwsError(ErrorKind.THROTTLED, type(e).__name__, str(e), operation) from e
+
+
+def call(operation: str, fn: Callable[[], T]) -> T:
+    with translated(operation):
+        return fn()
+
+
+def call_or_none(operation: str, fn: Callable[[], T]) -> T | None:
+    """A read that treats "not found" as an answer, not an error."""
+    try:
+        return call(operation, fn)
+    except AwsError as e:
+        if e.kind is ErrorKind.NOT_FOUND:
+            return None
+        raise
+
+
+def call_idempotent(operation: str, fn: Callable[[], object]) -> None:
+    """A write whose goal state may already hold: create of an existing thing, delete of a gone one."""
+    try:
+        call(operation, fn)
+    except AwsError as e:
+        if e.kind not in (ErrorKind.NOT_FOUND, ErrorKind.ALREADY_EXISTS):
+            raise

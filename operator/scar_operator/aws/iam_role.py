@@ -1,0 +1,106 @@
+"""IAM roles the operator creates and owns: a trust policy and one inline policy, nothing else."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote
+
+from scar_operator.aws.errors import call, call_idempotent, call_or_none
+from scar_operator.desired import ROLE_PATH, canonical
+from scar_operator.naming import OWNER_TAG, Owner
+from scar_operator.reconciler import Observation
+
+
+def _document(value: Any) -> Any:
+    # boto3 decodes policy documents into dicts; some endpoints hand back URL-encoded JSON text.
+    return json.loads(unquote(value)) if isinstance(value, str) else value
+
+
+@dataclass
+class IamRole:
+    iam: Any
+    name: str
+    trust_policy: dict[str, Any]
+    policy_name: str
+    policy: dict[str, Any]
+    owner: Owner
+    description: str = ""
+
+    @property
+    def describe(self) -> str:
+        return f"IAM role {self.name}"
+
+    def observe(self) -> Observation:
+        found = call_or_none("GetRole", lambda: self.iam.get_role(RoleName=self.name))
+        if found is None:
+            return Observation(exists=False)
+        role = found["Role"]
+        tags = {t["Key"]: t["Value"] for t in role.get("Tags", [])}
+        if tags.get(OWNER_TAG) != self.owner.key:
+            return Observation(exists=True, foreign_owner=tags.get(OWNER_TAG, "no scar-operator owner tag"))
+        inline = call_or_none(
+            "GetRolePolicy", lambda: self.iam.get_role_policy(RoleName=self.name, PolicyName=self.policy_name)
+        )
+        in_sync = (
+            inline is not None
+            and canonical(_document(inline["PolicyDocument"])) == canonical(self.policy)
+            and canonical(_document(role["AssumeRolePolicyDocument"])) == canonical(self.trust_policy)
+        )
+        return Observation(exists=True, in_sync=in_sync)
+
+    def create(self) -> str | None:
+        call_idempotent(
+            "CreateRole",
+            lambda: self.iam.create_role(
+                RoleName=self.name,
+                Path=ROLE_PATH,
+                AssumeRolePolicyDocument=json.dumps(self.trust_policy),
+                Description=self.description[:1000],
+                Tags=[{"Key": k, "Value": v} for k, v in self.owner.tags().items()],
+            ),
+        )
+        self._put_policy()
+        return None
+
+    def update(self) -> str | None:
+        call(
+            "UpdateAssumeRolePolicy",
+            lambda: self.iam.update_assume_role_policy(
+                RoleName=self.name, PolicyDocument=json.dumps(self.trust_policy)
+            ),
+        )
+        self._put_policy()
+        return None
+
+    def _put_policy(self) -> None:
+        call(
+            "PutRolePolicy",
+            lambda: self.iam.put_role_policy(
+                RoleName=self.name, PolicyName=self.policy_name, PolicyDocument=json.dumps(self.policy)
+            ),
+        )
+
+    def delete(self) -> str | None:
+        # IAM refuses to delete a role that still has policies: remove them first.
+        names = call_or_none("ListRolePolicies", lambda: self.iam.list_role_policies(RoleName=self.name))
+        for policy_name in (names or {}).get("PolicyNames", []):
+            self._delete_inline(str(policy_name))
+        attached = call_or_none(
+            "ListAttachedRolePolicies", lambda: self.iam.list_attached_role_policies(RoleName=self.name)
+        )
+        for policy in (attached or {}).get("AttachedPolicies", []):
+            self._detach(str(policy["PolicyArn"]))
+        call_idempotent("DeleteRole", lambda: self.iam.delete_role(RoleName=self.name))
+        return None
+
+    def _delete_inline(self, policy_name: str) -> None:
+        call_idempotent(
+            "DeleteRolePolicy", lambda: self.iam.delete_role_policy(RoleName=self.name, PolicyName=policy_name)
+        )
+
+    def _detach(self, policy_arn: str) -> None:
+        call_idempotent(
+            "DetachRolePolicy", lambda: self.iam.detach_role_policy(RoleName=self.name, PolicyArn=policy_arn)
+        )

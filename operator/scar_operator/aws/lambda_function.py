@@ -1,0 +1,142 @@
+"""Lambda functions packaged as container images.
+
+AWS's rules shape this client: a function is Pending after create and InProgress after an
+update, no write may happen meanwhile, and configuration and code are never updated in the same
+pass (the second call would fail with ResourceConflictException).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from scar_operator.aws.errors import AwsError, ErrorKind, call, call_idempotent, call_or_none
+from scar_operator.naming import OWNER_TAG, Owner
+from scar_operator.reconciler import Observation
+
+
+@dataclass(frozen=True)
+class FunctionSettings:
+    name: str
+    image: str
+    role_arn: str
+    memory: int
+    timeout: int
+    ephemeral_storage: int
+    architecture: str
+    environment: dict[str, str]
+    description: str = ""
+
+    def configuration(self) -> dict[str, Any]:
+        """The arguments UpdateFunctionConfiguration and CreateFunction share."""
+        return {
+            "FunctionName": self.name,
+            "Role": self.role_arn,
+            "MemorySize": self.memory,
+            "Timeout": self.timeout,
+            "EphemeralStorage": {"Size": self.ephemeral_storage},
+            "Environment": {"Variables": dict(self.environment)},
+            "Description": self.description[:256],
+        }
+
+
+@dataclass
+class LambdaFunction:
+    lambda_: Any
+    settings: FunctionSettings
+    owner: Owner
+
+    @property
+    def describe(self) -> str:
+        return f"Lambda function {self.settings.name}"
+
+    def _get(self) -> dict[str, Any] | None:
+        found: dict[str, Any] | None = call_or_none(
+            "GetFunction", lambda: self.lambda_.get_function(FunctionName=self.settings.name)
+        )
+        return found
+
+    def observe(self) -> Observation:
+        found = self._get()
+        if found is None:
+            return Observation(exists=False)
+        owner = (found.get("Tags") or {}).get(OWNER_TAG)
+        if owner != self.owner.key:
+            return Observation(exists=True, foreign_owner=owner or "no scar-operator owner tag")
+        config = found["Configuration"]
+        settling = _settling(config)
+        if settling is not None:
+            return Observation(exists=True, settling=settling)
+        in_sync = not self._configuration_drift(config) and not self._code_drift(found)
+        if in_sync and config.get("State") == "Failed":
+            raise AwsError(ErrorKind.TERMINAL, "FunctionFailed", config.get("StateReason", ""), "GetFunction")
+        return Observation(exists=True, in_sync=in_sync)
+
+    def _configuration_drift(self, config: dict[str, Any]) -> list[str]:
+        s = self.settings
+        actual_env = (config.get("Environment") or {}).get("Variables") or {}
+        checks = {
+            "Role": config.get("Role") == s.role_arn,
+            "MemorySize": config.get("MemorySize") == s.memory,
+            "Timeout": config.get("Timeout") == s.timeout,
+            "EphemeralStorage": (config.get("EphemeralStorage") or {}).get("Size", 512) == s.ephemeral_storage,
+            "Environment": actual_env == s.environment,
+        }
+        return [name for name, same in checks.items() if not same]
+
+    def _code_drift(self, found: dict[str, Any]) -> list[str]:
+        s = self.settings
+        checks = {
+            "ImageUri": (found.get("Code") or {}).get("ImageUri") == s.image,
+            "Architectures": found["Configuration"].get("Architectures", ["x86_64"]) == [s.architecture],
+        }
+        return [name for name, same in checks.items() if not same]
+
+    def create(self) -> str | None:
+        s = self.settings
+        call_idempotent(
+            "CreateFunction",
+            lambda: self.lambda_.create_function(
+                **s.configuration(),
+                PackageType="Image",
+                Code={"ImageUri": s.image},
+                Architectures=[s.architecture],
+                Tags=self.owner.tags(),
+            ),
+        )
+        return "waiting for the new function to become Active"
+
+    def update(self) -> str | None:
+        found = self._get()
+        if found is None:
+            return self.create()
+        config = found["Configuration"]
+        if self._configuration_drift(config):
+            call(
+                "UpdateFunctionConfiguration",
+                lambda: self.lambda_.update_function_configuration(**self.settings.configuration()),
+            )
+            return "configuration update in progress"
+        if self._code_drift(found):
+            call(
+                "UpdateFunctionCode",
+                lambda: self.lambda_.update_function_code(
+                    FunctionName=self.settings.name,
+                    ImageUri=self.settings.image,
+                    Architectures=[self.settings.architecture],
+                ),
+            )
+            return "code update in progress"
+        return None
+
+    def delete(self) -> str | None:
+        call_idempotent("DeleteFunction", lambda: self.lambda_.delete_function(FunctionName=self.settings.name))
+        return None
+
+
+def _settling(config: dict[str, Any]) -> str | None:
+    if config.get("State") == "Pending":
+        return "function is Pending"
+    if config.get("LastUpdateStatus") == "InProgress":
+        return "function update is InProgress"
+    return None

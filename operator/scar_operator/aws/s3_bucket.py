@@ -1,0 +1,62 @@
+"""S3 buckets: created when missing, never deleted (the operator does not own data)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from scar_operator.aws.errors import AwsError, ErrorKind, call, call_or_none
+from scar_operator.reconciler import Observation
+
+
+@dataclass
+class S3Bucket:
+    s3: Any
+    bucket: str
+    region: str
+    # Input buckets must be in the function's region: S3 only notifies functions there.
+    must_be_in_region: bool = False
+
+    @property
+    def describe(self) -> str:
+        return f"S3 bucket {self.bucket}"
+
+    def observe(self) -> Observation:
+        found = call_or_none("HeadBucket", lambda: self.s3.head_bucket(Bucket=self.bucket))
+        if found is None:
+            return Observation(exists=False)
+        if self.must_be_in_region:
+            location = call("GetBucketLocation", lambda: self.s3.get_bucket_location(Bucket=self.bucket))
+            region = location.get("LocationConstraint") or "us-east-1"
+            if region != self.region:
+                raise AwsError(
+                    ErrorKind.TERMINAL,
+                    "BucketInOtherRegion",
+                    f"input bucket {self.bucket} is in {region}; S3 can only trigger a function in the same "
+                    f"region ({self.region}): set spec.region or use a bucket in {self.region}",
+                    "GetBucketLocation",
+                )
+        return Observation(exists=True)
+
+    def create(self) -> str | None:
+        kwargs: dict[str, Any] = {"Bucket": self.bucket}
+        if self.region != "us-east-1":
+            kwargs["CreateBucketConfiguration"] = {"LocationConstraint": self.region}
+        try:
+            call("CreateBucket", lambda: self.s3.create_bucket(**kwargs))
+        except AwsError as e:
+            if e.code == "BucketAlreadyOwnedByYou":
+                return None
+            if e.code == "BucketAlreadyExists":
+                raise AwsError(
+                    ErrorKind.TERMINAL, e.code, f"bucket {self.bucket} belongs to another AWS account", e.operation
+                ) from e
+            raise
+        return None
+
+    def update(self) -> str | None:
+        return None
+
+    def delete(self) -> str | None:
+        # Never: buckets and their objects outlive every function that used them.
+        return None

@@ -1,0 +1,91 @@
+"""This owner's entries in a bucket's notification configuration.
+
+PutBucketNotificationConfiguration replaces the bucket's whole configuration, so every write
+reads it first, replaces only the entries whose ids carry this owner's prefix, and keeps
+everyone else's entries (topics, queues, other functions, EventBridge) as they were.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from scar_operator.aws.errors import AwsError, ErrorKind, call, call_or_none
+from scar_operator.desired import NotificationEntry, canonical
+from scar_operator.reconciler import Observation
+
+_SECTIONS = ("TopicConfigurations", "QueueConfigurations", "LambdaFunctionConfigurations")
+
+
+@dataclass
+class BucketNotifications:
+    s3: Any
+    bucket: str
+    id_prefix: str
+    entries: tuple[NotificationEntry, ...]
+
+    @property
+    def describe(self) -> str:
+        return f"S3 notifications of this object on bucket {self.bucket}"
+
+    def _read(self) -> dict[str, Any] | None:
+        found: dict[str, Any] | None = call_or_none(
+            "GetBucketNotificationConfiguration",
+            lambda: self.s3.get_bucket_notification_configuration(Bucket=self.bucket),
+        )
+        if found is None:
+            return None
+        return {k: v for k, v in found.items() if k in (*_SECTIONS, "EventBridgeConfiguration")}
+
+    def _ours(self, configuration: dict[str, Any]) -> list[dict[str, Any]]:
+        return [
+            e for e in configuration.get("LambdaFunctionConfigurations", [])
+            if str(e.get("Id", "")).startswith(self.id_prefix)
+        ]
+
+    def observe(self) -> Observation:
+        configuration = self._read()
+        if configuration is None:
+            return Observation(exists=False, in_sync=not self.entries)
+        ours = self._ours(configuration)
+        in_sync = sorted(map(_normal, ours)) == sorted(_normal(e.to_aws()) for e in self.entries)
+        return Observation(exists=bool(ours), in_sync=in_sync)
+
+    def create(self) -> str | None:
+        return self._write(self.entries)
+
+    def update(self) -> str | None:
+        return self._write(self.entries)
+
+    def delete(self) -> str | None:
+        return self._write(())
+
+    def _write(self, entries: tuple[NotificationEntry, ...]) -> str | None:
+        configuration = self._read()
+        if configuration is None:
+            if not entries:
+                return None  # the bucket is gone, and so are our entries on it
+            raise AwsError(ErrorKind.RETRY, "NoSuchBucket", f"bucket {self.bucket} does not exist yet", "Get")
+        ours = {id(e) for e in self._ours(configuration)}
+        merged = {
+            section: [e for e in configuration.get(section, []) if id(e) not in ours]
+            for section in _SECTIONS
+        }
+        merged["LambdaFunctionConfigurations"].extend(e.to_aws() for e in entries)
+        document: dict[str, Any] = {k: v for k, v in merged.items() if v}
+        if "EventBridgeConfiguration" in configuration:
+            document["EventBridgeConfiguration"] = configuration["EventBridgeConfiguration"]
+        call(
+            "PutBucketNotificationConfiguration",
+            lambda: self.s3.put_bucket_notification_configuration(
+                Bucket=self.bucket, NotificationConfiguration=document
+            ),
+        )
+        return None
+
+
+def _normal(entry: dict[str, Any]) -> str:
+    rules = sorted(
+        (r["Name"].lower(), r["Value"]) for r in entry.get("Filter", {}).get("Key", {}).get("FilterRules", [])
+    )
+    return canonical([entry.get("Id"), entry.get("LambdaFunctionArn"), sorted(entry.get("Events", [])), rules])

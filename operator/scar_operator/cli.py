@@ -1,0 +1,70 @@
+"""`scar-operator`: run the operator, or write the CRDs."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+
+def _run(args: argparse.Namespace) -> int:
+    import kopf
+
+    import scar_operator.handlers  # noqa: F401  (registers the handlers with kopf)
+
+    if not args.all_namespaces and not args.namespace:
+        print("scar-operator run: give --namespace NS (repeatable) or --all-namespaces", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    kopf.run(
+        clusterwide=args.all_namespaces,
+        namespaces=args.namespace or (),
+        standalone=args.standalone,
+        peering_name=args.peering,
+        priority=args.priority,
+        liveness_endpoint=args.liveness,
+    )
+    return 0
+
+
+def _crds(args: argparse.Namespace) -> int:
+    from scar_operator import crdgen
+
+    for path in crdgen.write_all(Path(args.output)):
+        print(path)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="scar-operator", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="run the operator (kopf) against the current cluster")
+    scope = run.add_mutually_exclusive_group()
+    scope.add_argument("-n", "--namespace", action="append", help="serve this namespace (repeatable, globs)")
+    scope.add_argument("-A", "--all-namespaces", action="store_true", help="serve the whole cluster")
+    run.add_argument("--standalone", action="store_true", help="no peering with other operator replicas")
+    run.add_argument("--peering", default=None, help="the peering object's name (with several replicas)")
+    run.add_argument("--priority", type=int, default=0, help="peering priority of this replica")
+    run.add_argument("--liveness", default=None, help="e.g. http://0.0.0.0:8080/healthz")
+    run.add_argument("-v", "--verbose", action="store_true")
+    run.set_defaults(handler=_run)
+
+    crds = commands.add_parser("crds", help="write the CustomResourceDefinitions generated from the models")
+    crds.add_argument("-o", "--output", default="crds")
+    crds.set_defaults(handler=_crds)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    result: int = args.handler(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,174 @@
+"""CustomResourceDefinitions generated from the typed models.
+
+pydantic emits JSON Schema (with $ref, anyOf-null for optionals and titles); the API server
+wants a structural OpenAPI v3 schema: every node typed, no $ref, no anyOf with differing types.
+This module does that translation and nothing else; `scar-operator crds` writes crds/.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel
+
+from scar_operator import GROUP, VERSION
+from scar_operator.models import ScarFunctionSpec
+from scar_operator.status_model import ScarFunctionStatus
+
+# Keywords a structural schema may carry; pydantic's others (title, ...) are dropped.
+_KEPT_KEYWORDS = {
+    "type", "description", "default", "enum", "format", "pattern", "minimum", "maximum",
+    "minLength", "maxLength", "minItems", "maxItems", "items", "properties", "required",
+    "additionalProperties", "x-kubernetes-validations", "x-kubernetes-list-type",
+    "x-kubernetes-list-map-keys", "x-kubernetes-preserve-unknown-fields",
+}
+
+
+@dataclass(frozen=True)
+class KindInfo:
+    kind: str
+    plural: str
+    singular: str
+    short_name: str
+    spec_model: type[BaseModel]
+    status_model: type[BaseModel]
+    printer_columns: tuple[dict[str, Any], ...]
+
+    @property
+    def crd_name(self) -> str:
+        return f"{self.plural}.{GROUP}"
+
+
+def _ready_column(name: str, field: str) -> dict[str, Any]:
+    return {"name": name, "type": "string", "jsonPath": f'.status.conditions[?(@.type=="Ready")].{field}'}
+
+
+SCAR_FUNCTION = KindInfo(
+    kind="ScarFunction",
+    plural="scarfunctions",
+    singular="scarfunction",
+    short_name="sf",
+    spec_model=ScarFunctionSpec,
+    status_model=ScarFunctionStatus,
+    printer_columns=(
+        _ready_column("Ready", "status"),
+        _ready_column("Reason", "reason"),
+        {"name": "Function", "type": "string", "jsonPath": ".status.functionName"},
+        {"name": "ARN", "type": "string", "jsonPath": ".status.functionArn", "priority": 1},
+        {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
+    ),
+)
+
+KINDS: tuple[KindInfo, ...] = (SCAR_FUNCTION,)
+
+
+def structural_schema(model: type[BaseModel]) -> dict[str, Any]:
+    document = model.model_json_schema(by_alias=True, mode="validation")
+    definitions = document.pop("$defs", {})
+    return _structural(document, definitions)
+
+
+def _structural(node: dict[str, Any], definitions: dict[str, Any]) -> dict[str, Any]:
+    if "$ref" in node:
+        target = definitions[node["$ref"].rsplit("/", 1)[-1]]
+        merged = {**target, **{k: v for k, v in node.items() if k != "$ref"}}
+        return _structural(merged, definitions)
+    if "anyOf" in node:
+        # Optional[X] is anyOf [X, null]: the API server expresses "absent" by omission.
+        branches = [b for b in node["anyOf"] if b.get("type") != "null"]
+        if len(branches) != 1:
+            raise ValueError(f"a structural schema cannot express anyOf {node['anyOf']!r}")
+        merged = {**branches[0], **{k: v for k, v in node.items() if k != "anyOf"}}
+        if merged.get("default", 0) is None:
+            del merged["default"]
+        return _structural(merged, definitions)
+    if "const" in node:
+        node = {**node, "enum": [node.pop("const")]}
+    result: dict[str, Any] = {}
+    for key, value in node.items():
+        if key not in _KEPT_KEYWORDS:
+            continue
+        if key == "properties":
+            result[key] = {name: _structural(sub, definitions) for name, sub in value.items()}
+        elif key in ("items", "additionalProperties") and isinstance(value, dict):
+            result[key] = _structural(value, definitions)
+        elif key == "additionalProperties" and value is False:
+            continue  # the API server prunes unknown fields: "false" is implied and not allowed
+        else:
+            result[key] = value
+    if "type" not in result:
+        if "enum" in result:
+            result["type"] = "integer" if all(isinstance(v, int) for v in result["enum"]) else "string"
+        elif "properties" in result:
+            result["type"] = "object"
+        else:
+            raise ValueError(f"a structural schema needs a type: {node!r}")
+    if result.get("default") in ([], {}):
+        del result["default"]  # empty defaults only add noise to every stored object
+    return result
+
+
+def custom_resource_definition(info: KindInfo) -> dict[str, Any]:
+    spec_schema = structural_schema(info.spec_model)
+    status_schema = structural_schema(info.status_model)
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": info.crd_name},
+        "spec": {
+            "group": GROUP,
+            "scope": "Namespaced",
+            "names": {
+                "kind": info.kind,
+                "listKind": f"{info.kind}List",
+                "plural": info.plural,
+                "singular": info.singular,
+                "shortNames": [info.short_name],
+                "categories": ["scar"],
+            },
+            "versions": [
+                {
+                    "name": VERSION,
+                    "served": True,
+                    "storage": True,
+                    "subresources": {"status": {}},
+                    "additionalPrinterColumns": list(info.printer_columns),
+                    "schema": {
+                        "openAPIV3Schema": {
+                            "type": "object",
+                            "required": ["spec"],
+                            "properties": {
+                                "apiVersion": {"type": "string"},
+                                "kind": {"type": "string"},
+                                "metadata": {"type": "object"},
+                                "spec": spec_schema,
+                                "status": status_schema,
+                            },
+                        }
+                    },
+                }
+            ],
+        },
+    }
+
+
+def render(info: KindInfo) -> str:
+    header = "# Generated by `scar-operator crds` from scar_operator/models.py. Do not edit by hand.\n"
+    return header + yaml.safe_dump(custom_resource_definition(info), sort_keys=False, width=120)
+
+
+def crd_path(directory: Path, info: KindInfo) -> Path:
+    return directory / f"{GROUP}_{info.plural}.yaml"
+
+
+def write_all(directory: Path) -> list[Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for info in KINDS:
+        path = crd_path(directory, info)
+        path.write_text(render(info))
+        written.append(path)
+    return written

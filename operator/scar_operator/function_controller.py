@@ -1,0 +1,125 @@
+"""One reconcile or teardown pass of a ScarFunction: parse, plan, apply, report.
+
+No kopf here: the handlers turn a PassResult into status and kopf's errors.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from scar_operator import conditions, naming, reconciler
+from scar_operator.aws.errors import AwsError
+from scar_operator.aws.session import AwsClients
+from scar_operator.desired import Account, FunctionPlan, plan_function
+from scar_operator.function_resources import function_inventory, teardown_inventory
+from scar_operator.models import ScarFunctionSpec, SpecError, parse_function_spec
+from scar_operator.outcome import PassResult, from_aws_error, from_outcome, from_spec_error
+from scar_operator.settings import OperatorSettings
+
+KIND = "ScarFunction"
+_REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-[0-9]$")
+
+
+def owner_of(meta: Mapping[str, Any], settings: OperatorSettings) -> naming.Owner:
+    return naming.Owner(KIND, str(meta["namespace"]), str(meta["name"]), settings.cluster_id)
+
+
+def _account(clients: AwsClients, region: str) -> Account:
+    return Account(id=clients.account_id(region), region=region, partition=clients.partition(region))
+
+
+def _check_immutable(spec: ScarFunctionSpec, plan_name: str, region: str, status: Mapping[str, Any]) -> None:
+    created_name = status.get("functionName")
+    if created_name and created_name != plan_name:
+        raise SpecError(
+            f"spec.functionName: immutable once the function exists (it is {created_name!r}); "
+            f"create a new object for a new function"
+        )
+    created_region = status.get("region")
+    if created_region and created_region != region:
+        raise SpecError(
+            f"spec.region: immutable once the function exists (it is in {created_region}); "
+            f"create a new object for another region"
+        )
+
+
+def _status_fields(plan: FunctionPlan, trigger_buckets: list[str]) -> dict[str, Any]:
+    return {
+        "functionName": plan.name,
+        "functionArn": plan.arn,
+        "imageUri": plan.image,
+        "roleArn": plan.role_arn,
+        "roleManaged": plan.managed_role is not None,
+        "logGroup": plan.log_group,
+        "region": plan.account.region,
+        "triggerBuckets": trigger_buckets,
+    }
+
+
+def reconcile(
+    *, meta: Mapping[str, Any], spec: Mapping[str, Any], status: Mapping[str, Any],
+    clients: AwsClients, settings: OperatorSettings,
+) -> PassResult:
+    owner = owner_of(meta, settings)
+    try:
+        parsed = parse_function_spec(dict(spec))
+        region = parsed.region or clients.default_region
+        # Validate everything that needs no AWS first: a bad spec must cost no AWS call at all.
+        name = parsed.function_name or naming.function_name(owner)
+        _check_immutable(parsed, name, region, status)
+        plan = plan_function(parsed, owner, _account(clients, region))
+    except SpecError as e:
+        return from_spec_error(e)
+    except AwsError as e:
+        return from_aws_error(e, settings)
+
+    previous = list(status.get("triggerBuckets") or [])
+    # Until a pass completes, remember every bucket that may still carry our entries.
+    remembered = list(dict.fromkeys([*plan.trigger_buckets, *previous]))
+    try:
+        inventory = function_inventory(plan, clients, previous)
+        outcome = reconciler.apply(inventory.wanted, inventory.unwanted)
+    except AwsError as e:
+        result = from_aws_error(e, settings)
+        result.fields = _status_fields(plan, remembered)
+        return result
+    triggers = ", ".join(f"s3://{b}" for b in plan.trigger_buckets) or "no triggers"
+    result = from_outcome(outcome, f"Lambda function {plan.name} is active ({triggers})", settings)
+    result.fields = _status_fields(plan, list(plan.trigger_buckets) if outcome.done else remembered)
+    return result
+
+
+def teardown(
+    *, meta: Mapping[str, Any], spec: Mapping[str, Any], status: Mapping[str, Any],
+    clients: AwsClients, settings: OperatorSettings,
+) -> PassResult:
+    owner = owner_of(meta, settings)
+    spec_region = spec.get("region")
+    region = status.get("region") or (
+        spec_region if isinstance(spec_region, str) and _REGION.match(spec_region) else clients.default_region
+    )
+    spec_name = spec.get("functionName")
+    function_name = status.get("functionName") or (
+        spec_name if isinstance(spec_name, str) and re.match(r"^[A-Za-z0-9_-]{1,64}$", spec_name) else None
+    ) or naming.function_name(owner)
+    spec_buckets = [i.get("bucket") for i in spec.get("input") or [] if isinstance(i, Mapping)]
+    buckets = [b for b in dict.fromkeys([*(status.get("triggerBuckets") or []), *spec_buckets]) if isinstance(b, str)]
+    managed_role = None if status.get("roleManaged") is False else naming.role_name(owner)
+    try:
+        resources = teardown_inventory(
+            owner=owner,
+            account=_account(clients, region),
+            clients=clients,
+            function_name=function_name,
+            managed_role_name=managed_role,
+            trigger_buckets=buckets,
+            retain=spec.get("deletionPolicy") == "Retain",
+        )
+        outcome = reconciler.teardown(resources)
+    except AwsError as e:
+        return from_aws_error(e, settings)
+    if outcome.done:
+        return PassResult(conditions.deleting("AWS resources removed"))
+    return PassResult(conditions.deleting(outcome.waiting_on or ""), retry_after=settings.settle_seconds)

@@ -1,0 +1,150 @@
+"""The managed AWS resources of one ScarFunction, in dependency order."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from scar_operator import naming
+from scar_operator.aws.iam_role import IamRole
+from scar_operator.aws.lambda_function import FunctionSettings, LambdaFunction
+from scar_operator.aws.lambda_permission import S3InvokePermission
+from scar_operator.aws.log_group import LogGroup
+from scar_operator.aws.s3_bucket import S3Bucket
+from scar_operator.aws.s3_notification import BucketNotifications
+from scar_operator.aws.session import AwsClients
+from scar_operator.desired import (
+    ROLE_POLICY_NAME,
+    Account,
+    FunctionPlan,
+    NotificationEntry,
+    bucket_arn,
+    trust_policy,
+)
+from scar_operator.reconciler import Resource
+
+
+@dataclass(frozen=True)
+class Inventory:
+    """What to create in order, and what is ours but no longer wanted (deleted after)."""
+
+    wanted: list[Resource]
+    unwanted: list[Resource]
+
+
+def _trigger(
+    clients: AwsClients,
+    account: Account,
+    owner: naming.Owner,
+    function: str,
+    bucket: str,
+    entries: tuple[NotificationEntry, ...],
+) -> tuple[S3InvokePermission, BucketNotifications]:
+    region = account.region
+    permission = S3InvokePermission(
+        clients.client("lambda", region),
+        function,
+        naming.permission_statement_id(bucket),
+        bucket_arn(account, bucket),
+        account.id,
+    )
+    notifications = BucketNotifications(
+        clients.client("s3", region), bucket, naming.notification_id_prefix(owner), entries
+    )
+    return permission, notifications
+
+
+def function_inventory(plan: FunctionPlan, clients: AwsClients, previous_trigger_buckets: Iterable[str]) -> Inventory:
+    region = plan.account.region
+    s3 = clients.client("s3", region)
+    wanted: list[Resource] = [
+        S3Bucket(s3, bucket, region, must_be_in_region=bucket in plan.notifications) for bucket in plan.buckets
+    ]
+    wanted.append(LogGroup(clients.client("logs", region), plan.log_group, plan.log_retention_days, plan.owner))
+    if plan.managed_role is not None:
+        wanted.append(IamRole(
+            clients.client("iam", region),
+            plan.managed_role.name,
+            plan.managed_role.trust_policy,
+            ROLE_POLICY_NAME,
+            plan.managed_role.inline_policy,
+            plan.owner,
+            description=f"Execution role of ScarFunction {plan.owner.namespace}/{plan.owner.name}",
+        ))
+    wanted.append(LambdaFunction(
+        clients.client("lambda", region),
+        FunctionSettings(
+            name=plan.name,
+            image=plan.image,
+            role_arn=plan.role_arn,
+            memory=plan.memory,
+            timeout=plan.timeout,
+            ephemeral_storage=plan.ephemeral_storage,
+            architecture=plan.architecture,
+            environment=plan.environment,
+            description=f"ScarFunction {plan.owner.namespace}/{plan.owner.name}, managed by scar-operator",
+        ),
+        plan.owner,
+    ))
+    # The invoke permission must exist before S3 accepts a notification that targets the function.
+    permissions: list[Resource] = []
+    notifications: list[Resource] = []
+    for bucket, entries in plan.notifications.items():
+        permission, notification = _trigger(clients, plan.account, plan.owner, plan.name, bucket, entries)
+        permissions.append(permission)
+        notifications.append(notification)
+    wanted.extend(permissions)
+    wanted.extend(notifications)
+
+    stale = [b for b in dict.fromkeys(previous_trigger_buckets) if b not in plan.notifications]
+    unwanted: list[Resource] = []
+    stale_permissions: list[Resource] = []
+    for bucket in stale:
+        permission, notification = _trigger(clients, plan.account, plan.owner, plan.name, bucket, ())
+        stale_permissions.append(permission)
+        unwanted.append(notification)
+    # Teardown runs in reverse: our entries leave each bucket before their permissions go.
+    return Inventory(wanted=wanted, unwanted=stale_permissions + unwanted)
+
+
+def teardown_inventory(
+    *,
+    owner: naming.Owner,
+    account: Account,
+    clients: AwsClients,
+    function_name: str,
+    managed_role_name: str | None,
+    trigger_buckets: Iterable[str],
+    retain: bool,
+) -> list[Resource]:
+    """Everything this object may own, in creation order (the reconciler reverses it).
+
+    Built from names alone, not from a parsed spec, so that an object whose spec is invalid, or
+    whose status was lost, still tears down what the deterministic names say it owns.
+    """
+    region = account.region
+    resources: list[Resource] = []
+    log_group = LogGroup(clients.client("logs", region), naming.log_group_name(function_name), 30, owner)
+    role = (
+        IamRole(clients.client("iam", region), managed_role_name, trust_policy("lambda.amazonaws.com"),
+                ROLE_POLICY_NAME, {}, owner)
+        if managed_role_name
+        else None
+    )
+    # A retained function keeps what it needs to run: its role and its log group.
+    if not retain:
+        resources.append(log_group)
+        if role is not None:
+            resources.append(role)
+        resources.append(LambdaFunction(
+            clients.client("lambda", region),
+            FunctionSettings(function_name, "", "", 0, 0, 0, "", {}),
+            owner,
+        ))
+    permissions: list[Resource] = []
+    notifications: list[Resource] = []
+    for bucket in dict.fromkeys(trigger_buckets):
+        permission, notification = _trigger(clients, account, owner, function_name, bucket, ())
+        permissions.append(permission)
+        notifications.append(notification)
+    return resources + permissions + notifications

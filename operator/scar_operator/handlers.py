@@ -1,0 +1,99 @@
+"""kopf handlers: thin. They parse nothing themselves; they call a controller pass and turn its
+result into a status patch and kopf's TemporaryError / PermanentError.
+
+boto3 blocks, so every handler is a plain `def`: kopf runs it in its thread pool.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import kopf
+
+from scar_operator import GROUP, VERSION, conditions, function_controller
+from scar_operator.aws.session import AwsClients
+from scar_operator.outcome import PassResult
+from scar_operator.settings import OperatorSettings
+
+SETTINGS = OperatorSettings.from_environ()
+_clients: AwsClients | None = None
+_clients_lock = threading.Lock()
+
+# Change handlers and the periodic re-check of one object may run at once in kopf's thread pool;
+# one lock per object keeps their passes (and their status writes) in sequence.
+_object_locks: dict[str, threading.Lock] = {}
+_object_locks_guard = threading.Lock()
+
+
+def aws() -> AwsClients:
+    global _clients
+    with _clients_lock:
+        if _clients is None:
+            _clients = AwsClients(default_region=SETTINGS.default_region)
+        return _clients
+
+
+def _object_lock(uid: str) -> threading.Lock:
+    with _object_locks_guard:
+        return _object_locks.setdefault(uid, threading.Lock())
+
+
+@kopf.on.startup()
+def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
+    # Keep kopf's bookkeeping in annotations of our own prefix: a structural schema on a real
+    # API server would prune an undeclared status.kopf field and lose handler progress.
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
+    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+        prefix=GROUP, key="last-handled-configuration"
+    )
+    settings.persistence.finalizer = f"{GROUP}/cleanup"
+    settings.posting.level = logging.INFO
+    settings.execution.max_workers = 8
+
+
+def _write_status(result: PassResult, patch: kopf.Patch, status: Mapping[str, Any], generation: int | None) -> None:
+    for key, value in result.fields.items():
+        patch.status[key] = value
+    patch.status["conditions"] = conditions.merge(status.get("conditions"), result.conditions, generation)
+    if generation is not None:
+        patch.status["observedGeneration"] = generation
+
+
+def _run(
+    controller: Callable[..., PassResult],
+    *, meta: kopf.Meta, spec: kopf.Spec, status: kopf.Status, patch: kopf.Patch, deleting: bool = False,
+) -> None:
+    generation = meta.get("generation")
+    with _object_lock(str(meta.get("uid") or f"{meta.get('namespace')}/{meta.get('name')}")):
+        result = controller(meta=meta, spec=spec, status=status, clients=aws(), settings=SETTINGS)
+    _write_status(result, patch, status, generation)
+    if result.permanent is not None:
+        if deleting:
+            # Never let go of the finalizer on a terminal error: that would leak what AWS still holds.
+            raise kopf.TemporaryError(result.permanent, delay=SETTINGS.retry_seconds * 6)
+        raise kopf.PermanentError(result.permanent)
+    if result.retry_after is not None:
+        raise kopf.TemporaryError(result.message or "waiting for AWS", delay=result.retry_after)
+
+
+@kopf.on.resume(GROUP, VERSION, "scarfunctions")
+@kopf.on.create(GROUP, VERSION, "scarfunctions")
+@kopf.on.update(GROUP, VERSION, "scarfunctions")
+def function_changed(meta: kopf.Meta, spec: kopf.Spec, status: kopf.Status, patch: kopf.Patch, **_: Any) -> None:
+    _run(function_controller.reconcile, meta=meta, spec=spec, status=status, patch=patch)
+
+
+@kopf.timer(GROUP, VERSION, "scarfunctions", interval=SETTINGS.resync_seconds,
+            initial_delay=SETTINGS.resync_seconds)
+def function_resync(meta: kopf.Meta, spec: kopf.Spec, status: kopf.Status, patch: kopf.Patch, **_: Any) -> None:
+    if meta.get("deletionTimestamp"):
+        return
+    _run(function_controller.reconcile, meta=meta, spec=spec, status=status, patch=patch)
+
+
+@kopf.on.delete(GROUP, VERSION, "scarfunctions")
+def function_deleted(meta: kopf.Meta, spec: kopf.Spec, status: kopf.Status, patch: kopf.Patch, **_: Any) -> None:
+    _run(function_controller.teardown, meta=meta, spec=spec, status=status, patch=patch, deleting=True)

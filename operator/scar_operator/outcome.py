@@ -1,0 +1,42 @@
+"""What one reconcile or teardown pass reports back: status to write and how to go on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from scar_operator import conditions
+from scar_operator.aws.errors import AwsError
+from scar_operator.models import SpecError
+from scar_operator.reconciler import Outcome
+from scar_operator.settings import OperatorSettings
+
+
+@dataclass
+class PassResult:
+    conditions: list[conditions.ConditionUpdate]
+    fields: dict[str, Any] = field(default_factory=dict)
+    # Come back after this many seconds (AWS settling, throttled, conflicting).
+    retry_after: float | None = None
+    # A terminal problem: do not retry until the spec changes (or the next periodic re-check).
+    permanent: str | None = None
+
+    @property
+    def message(self) -> str:
+        return next((c.message for c in self.conditions if c.message), "")
+
+
+def from_outcome(outcome: Outcome, ready_message: str, settings: OperatorSettings) -> PassResult:
+    if outcome.done:
+        return PassResult(conditions.ready(ready_message))
+    return PassResult(conditions.progressing(outcome.waiting_on or ""), retry_after=settings.settle_seconds)
+
+
+def from_spec_error(error: SpecError) -> PassResult:
+    return PassResult(conditions.stalled("InvalidSpec", str(error)), permanent=str(error))
+
+
+def from_aws_error(error: AwsError, settings: OperatorSettings) -> PassResult:
+    if error.retryable:
+        return PassResult(conditions.retrying(error.code, str(error)), retry_after=settings.retry_seconds)
+    return PassResult(conditions.stalled(error.code, str(error)), permanent=str(error))

@@ -1,0 +1,127 @@
+"""The generic reconciler: observe, diff against desired, act, and report.
+
+It knows nothing about Lambda or S3. Each managed resource is an object with the same four verbs;
+the reconciler walks them in dependency order to apply, and in reverse to tear down.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from scar_operator.aws.errors import AwsError, ErrorKind
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Observation:
+    exists: bool
+    # Matches the desired state (meaningless when it does not exist).
+    in_sync: bool = True
+    # AWS is still working on it (Pending, InProgress, UPDATING): no write may happen now.
+    settling: str | None = None
+    # It exists but another owner's tags are on it: never adopt, change or delete it.
+    foreign_owner: str | None = None
+
+
+class Resource(Protocol):
+    @property
+    def describe(self) -> str:
+        """e.g. 'Lambda function ns-fn-1a2b3c4d', for status messages and logs."""
+        ...
+
+    def observe(self) -> Observation:
+        """Read-only: never changes anything."""
+        ...
+
+    def create(self) -> str | None:
+        """Make it. Returns why the pass must pause here (AWS still settling), or None to go on."""
+        ...
+
+    def update(self) -> str | None:
+        """Bring it in line; returns why the pass must pause, or None."""
+        ...
+
+    def delete(self) -> str | None:
+        """Remove it (idempotent). Returns why teardown must pause, or None."""
+        ...
+
+
+@dataclass
+class Outcome:
+    """What a pass did, and whether it reached the end."""
+
+    changed: list[str] = field(default_factory=list)
+    waiting_on: str | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.waiting_on is None
+
+
+class ForeignResourceError(AwsError):
+    def __init__(self, resource: str, owner: str) -> None:
+        super().__init__(
+            ErrorKind.TERMINAL,
+            "AlreadyOwned",
+            f"{resource} already exists and belongs to {owner}; it will not be adopted or changed",
+            "Observe",
+        )
+
+
+def apply(wanted: Sequence[Resource], unwanted: Sequence[Resource] = ()) -> Outcome:
+    """Create or update `wanted` in order, then delete `unwanted` in reverse order.
+
+    A pass stops at the first resource that AWS is still settling; the caller requeues. A pass
+    that finds everything in sync makes read calls only.
+    """
+    outcome = Outcome()
+    for resource in wanted:
+        seen = resource.observe()
+        if seen.foreign_owner is not None:
+            raise ForeignResourceError(resource.describe, seen.foreign_owner)
+        if seen.settling is not None:
+            outcome.waiting_on = f"{resource.describe}: {seen.settling}"
+            return outcome
+        if not seen.exists:
+            log.info("Creating %s", resource.describe)
+            pause = resource.create()
+            outcome.changed.append(f"created {resource.describe}")
+        elif not seen.in_sync:
+            log.info("Updating %s", resource.describe)
+            pause = resource.update()
+            outcome.changed.append(f"updated {resource.describe}")
+        else:
+            continue
+        if pause is not None:
+            outcome.waiting_on = f"{resource.describe}: {pause}"
+            return outcome
+    teardown_outcome = teardown(unwanted)
+    outcome.changed.extend(teardown_outcome.changed)
+    outcome.waiting_on = teardown_outcome.waiting_on
+    return outcome
+
+
+def teardown(resources: Sequence[Resource]) -> Outcome:
+    """Delete in reverse dependency order; what is already gone or is not ours is skipped."""
+    outcome = Outcome()
+    for resource in reversed(resources):
+        seen = resource.observe()
+        if not seen.exists:
+            continue
+        if seen.foreign_owner is not None:
+            log.warning("Leaving %s in place: it belongs to %s", resource.describe, seen.foreign_owner)
+            continue
+        if seen.settling is not None:
+            outcome.waiting_on = f"{resource.describe}: {seen.settling}"
+            return outcome
+        log.info("Deleting %s", resource.describe)
+        pause = resource.delete()
+        outcome.changed.append(f"deleted {resource.describe}")
+        if pause is not None:
+            outcome.waiting_on = f"{resource.describe}: {pause}"
+            return outcome
+    return outcome

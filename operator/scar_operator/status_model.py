@@ -1,0 +1,46 @@
+"""The typed status of both kinds, so the CRD's status schema is generated like the spec's.
+
+A structural schema prunes unknown status fields on a real API server: everything the operator
+writes must be declared here, or it silently disappears.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+
+class _Status(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+
+class Condition(_Status):
+    type: str
+    status: Literal["True", "False", "Unknown"]
+    reason: str = ""
+    message: str = ""
+    last_transition_time: Annotated[str, Field(json_schema_extra={"format": "date-time"})] = ""
+    observed_generation: int | None = None
+
+
+class CommonStatus(_Status):
+    observed_generation: int | None = None
+    conditions: Annotated[
+        list[Condition],
+        Field(json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]}),
+    ] = []
+    region: str | None = None
+    role_arn: str | None = None
+    role_managed: bool | None = None
+    log_group: str | None = None
+    trigger_buckets: Annotated[
+        list[str], Field(description="Buckets that carry this object's notification entries.")
+    ] = []
+
+
+class ScarFunctionStatus(CommonStatus):
+    function_name: str | None = None
+    function_arn: str | None = None
+    image_uri: str | None = None

@@ -1,0 +1,95 @@
+"""The cluster the tests run against: any kubeconfig, or the in-process API emulator."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import yaml
+from kubernetes import client, config
+from scar_operator import GROUP, VERSION
+from scar_operator.local.kube_emulator import EmulatedCluster
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+class Cluster:
+    def __init__(self, kubeconfig: Path, emulated: bool) -> None:
+        self.kubeconfig = kubeconfig
+        self.emulated = emulated
+        self.api = config.new_client_from_config(str(kubeconfig))
+        self.custom = client.CustomObjectsApi(self.api)
+        self.core = client.CoreV1Api(self.api)
+        self.extensions = client.ApiextensionsV1Api(self.api)
+
+    def install_crds(self) -> None:
+        for path in sorted((REPO / "crds").glob("*.yaml")):
+            crd = yaml.safe_load(path.read_text())
+            try:
+                self.extensions.create_custom_resource_definition(crd)
+            except client.ApiException as e:
+                if e.status != 409:
+                    raise
+                self.extensions.patch_custom_resource_definition(crd["metadata"]["name"], crd)
+
+    def create_namespace(self, prefix: str) -> str:
+        name = f"{prefix}-{uuid.uuid4().hex[:6]}"
+        self.core.create_namespace({"metadata": {"name": name, "labels": {"scar.dev/test": "true"}}})
+        return name
+
+    def delete_namespace(self, name: str) -> None:
+        if not self.emulated:  # the emulator serves namespaces for kopf's discovery, not their deletion
+            with contextlib.suppress(client.ApiException):
+                self.core.delete_namespace(name)
+
+    # --- the custom objects, as a user handles them with kubectl ---
+
+    def apply(self, plural: str, namespace: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Create, or merge-patch the spec of an existing object (like `kubectl apply`)."""
+        try:
+            result: dict[str, Any] = self.custom.create_namespaced_custom_object(
+                GROUP, VERSION, namespace, plural, body
+            )
+        except client.ApiException as e:
+            if e.status != 409:
+                raise
+            result = self.custom.patch_namespaced_custom_object(
+                GROUP, VERSION, namespace, plural, body["metadata"]["name"], {"spec": body["spec"]}
+            )
+        return result
+
+    def patch_spec(self, plural: str, namespace: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = self.custom.patch_namespaced_custom_object(
+            GROUP, VERSION, namespace, plural, name, {"spec": spec}
+        )
+        return result
+
+    def get(self, plural: str, namespace: str, name: str) -> dict[str, Any] | None:
+        try:
+            result: dict[str, Any] = self.custom.get_namespaced_custom_object(GROUP, VERSION, namespace, plural, name)
+        except client.ApiException as e:
+            if e.status == 404:
+                return None
+            raise
+        return result
+
+    def delete(self, plural: str, namespace: str, name: str) -> None:
+        with contextlib.suppress(client.ApiException):
+            self.custom.delete_namespaced_custom_object(GROUP, VERSION, namespace, plural, name)
+
+    def condition(self, plural: str, namespace: str, name: str, kind: str) -> dict[str, Any] | None:
+        obj = self.get(plural, namespace, name) or {}
+        conditions = (obj.get("status") or {}).get("conditions") or []
+        return next((c for c in conditions if c.get("type") == kind), None)
+
+
+@contextlib.contextmanager
+def open_cluster(kubeconfig: str | None, workdir: Path) -> Iterator[Cluster]:
+    if kubeconfig:
+        yield Cluster(Path(kubeconfig), emulated=False)
+        return
+    with EmulatedCluster(workdir / "kubeconfig") as emulated:
+        yield Cluster(emulated.kubeconfig_path, emulated=True)
