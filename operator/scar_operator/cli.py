@@ -20,6 +20,8 @@ def _run(args: argparse.Namespace) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # botocore announces every endpoint and credential lookup at INFO: noise in an operator's log.
+    logging.getLogger("botocore").setLevel(logging.DEBUG if args.verbose else logging.WARNING)
     kopf.run(
         clusterwide=args.all_namespaces,
         namespaces=args.namespace or (),

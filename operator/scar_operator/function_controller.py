@@ -122,4 +122,6 @@ def teardown(
         return from_aws_error(e, settings)
     if outcome.done:
         return PassResult(conditions.deleting("AWS resources removed"))
-    return PassResult(conditions.deleting(outcome.waiting_on or ""), retry_after=settings.settle_seconds)
+    return PassResult(
+        conditions.deleting(outcome.waiting_on or ""), retry_after=settings.settle_seconds, settling=True
+    )

@@ -62,9 +62,15 @@ def _write_status(result: PassResult, patch: kopf.Patch, status: Mapping[str, An
         patch.status["observedGeneration"] = generation
 
 
+def backoff(base: float, retry: int, ceiling: float = 300.0) -> float:
+    """Exponential backoff from kopf's retry count: base, 2x, 4x, ... up to `ceiling`."""
+    return float(min(base * 2 ** min(retry, 10), ceiling))
+
+
 def _run(
     controller: Callable[..., PassResult],
-    *, meta: kopf.Meta, spec: kopf.Spec, status: kopf.Status, patch: kopf.Patch, deleting: bool = False,
+    *, meta: kopf.Meta, spec: kopf.Spec, status: kopf.Status, patch: kopf.Patch, retry: int,
+    deleting: bool = False,
 ) -> None:
     generation = meta.get("generation")
     with _object_lock(str(meta.get("uid") or f"{meta.get('namespace')}/{meta.get('name')}")):
@@ -73,27 +79,36 @@ def _run(
     if result.permanent is not None:
         if deleting:
             # Never let go of the finalizer on a terminal error: that would leak what AWS still holds.
-            raise kopf.TemporaryError(result.permanent, delay=SETTINGS.retry_seconds * 6)
+            raise kopf.TemporaryError(result.permanent, delay=backoff(SETTINGS.retry_seconds, retry + 2))
         raise kopf.PermanentError(result.permanent)
     if result.retry_after is not None:
-        raise kopf.TemporaryError(result.message or "waiting for AWS", delay=result.retry_after)
+        # AWS settling is polled at a steady pace; throttling and conflicts back off.
+        delay = result.retry_after if result.settling else backoff(result.retry_after, retry)
+        raise kopf.TemporaryError(result.message or "waiting for AWS", delay=delay)
 
 
 @kopf.on.resume(GROUP, VERSION, "scarfunctions")
 @kopf.on.create(GROUP, VERSION, "scarfunctions")
 @kopf.on.update(GROUP, VERSION, "scarfunctions")
-def function_changed(meta: kopf.Meta, spec: kopf.Spec, status: kopf.Status, patch: kopf.Patch, **_: Any) -> None:
-    _run(function_controller.reconcile, meta=meta, spec=spec, status=status, patch=patch)
+def function_changed(
+    meta: kopf.Meta, spec: kopf.Spec, status: kopf.Status, patch: kopf.Patch, retry: int, **_: Any
+) -> None:
+    _run(function_controller.reconcile, meta=meta, spec=spec, status=status, patch=patch, retry=retry)
 
 
 @kopf.timer(GROUP, VERSION, "scarfunctions", interval=SETTINGS.resync_seconds,
             initial_delay=SETTINGS.resync_seconds)
-def function_resync(meta: kopf.Meta, spec: kopf.Spec, status: kopf.Status, patch: kopf.Patch, **_: Any) -> None:
+def function_resync(
+    meta: kopf.Meta, spec: kopf.Spec, status: kopf.Status, patch: kopf.Patch, retry: int, **_: Any
+) -> None:
     if meta.get("deletionTimestamp"):
         return
-    _run(function_controller.reconcile, meta=meta, spec=spec, status=status, patch=patch)
+    _run(function_controller.reconcile, meta=meta, spec=spec, status=status, patch=patch, retry=retry)
 
 
 @kopf.on.delete(GROUP, VERSION, "scarfunctions")
-def function_deleted(meta: kopf.Meta, spec: kopf.Spec, status: kopf.Status, patch: kopf.Patch, **_: Any) -> None:
-    _run(function_controller.teardown, meta=meta, spec=spec, status=status, patch=patch, deleting=True)
+def function_deleted(
+    meta: kopf.Meta, spec: kopf.Spec, status: kopf.Status, patch: kopf.Patch, retry: int, **_: Any
+) -> None:
+    _run(function_controller.teardown, meta=meta, spec=spec, status=status, patch=patch, retry=retry,
+         deleting=True)

@@ -20,6 +20,8 @@ class PassResult:
     retry_after: float | None = None
     # A terminal problem: do not retry until the spec changes (or the next periodic re-check).
     permanent: str | None = None
+    # The pause is AWS finishing its own work (poll steadily), not an error (back off).
+    settling: bool = False
 
     @property
     def message(self) -> str:
@@ -29,7 +31,9 @@ class PassResult:
 def from_outcome(outcome: Outcome, ready_message: str, settings: OperatorSettings) -> PassResult:
     if outcome.done:
         return PassResult(conditions.ready(ready_message))
-    return PassResult(conditions.progressing(outcome.waiting_on or ""), retry_after=settings.settle_seconds)
+    return PassResult(
+        conditions.progressing(outcome.waiting_on or ""), retry_after=settings.settle_seconds, settling=True
+    )
 
 
 def from_spec_error(error: SpecError) -> PassResult:

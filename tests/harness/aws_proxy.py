@@ -69,7 +69,10 @@ class _Operations:
         self._protocols[service] = model.protocol
         routes = []
         for name in model.operation_names:
-            http = model.operation_model(name).http
+            operation = model.operation_model(name)
+            if operation.deprecated:  # e.g. PutBucketNotification shares its URL with its successor
+                continue
+            http = operation.http
             uri = http.get("requestUri", "/")
             path, _, query = uri.partition("?")
             pattern = re.sub(r"\\\{[^}]+\\\+\\\}", ".+", re.escape(path))

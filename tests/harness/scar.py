@@ -1,0 +1,57 @@
+"""Spec-level helpers: manifests as a user writes them, and what a user waits for."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from tests.harness.cluster import Cluster
+from tests.harness.waiting import wait_for
+
+FUNCTIONS = "scarfunctions"
+IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/darknet:1"
+
+
+def function_manifest(name: str, **spec: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "image": IMAGE,
+        "script": 'echo hello > "$TMP_OUTPUT_DIR/out.txt"',
+        "input": [{"bucket": "scar-it-video", "prefix": "frames/", "suffix": ".jpg"}],
+        "output": [{"bucket": "scar-it-video", "prefix": "results/"}],
+    }
+    base.update(copy.deepcopy(spec))
+    return {"apiVersion": "scar.dev/v1alpha1", "kind": "ScarFunction", "metadata": {"name": name}, "spec": base}
+
+
+def condition_is(cluster: Cluster, namespace: str, name: str, kind: str, status: str,
+                 plural: str = FUNCTIONS) -> dict[str, Any] | None:
+    obj = cluster.get(plural, namespace, name) or {}
+    st = obj.get("status") or {}
+    # kstatus: a condition speaks for the current spec only once observedGeneration caught up.
+    if st.get("observedGeneration") != (obj.get("metadata") or {}).get("generation"):
+        return None
+    found = next((c for c in st.get("conditions") or [] if c.get("type") == kind), None)
+    return found if found and found.get("status") == status else None
+
+
+def wait_ready(cluster: Cluster, namespace: str, name: str, plural: str = FUNCTIONS,
+               timeout: float = 60) -> dict[str, Any]:
+    wait_for(lambda: condition_is(cluster, namespace, name, "Ready", "True", plural), timeout=timeout,
+             what=f"{plural} {namespace}/{name} Ready=True")
+    obj = cluster.get(plural, namespace, name)
+    assert obj is not None
+    return obj
+
+
+def wait_stalled(cluster: Cluster, namespace: str, name: str, plural: str = FUNCTIONS,
+                 timeout: float = 60) -> dict[str, Any]:
+    result: dict[str, Any] = wait_for(
+        lambda: condition_is(cluster, namespace, name, "Stalled", "True", plural), timeout=timeout,
+        what=f"{plural} {namespace}/{name} Stalled=True",
+    )
+    return result
+
+
+def wait_gone(cluster: Cluster, namespace: str, name: str, plural: str = FUNCTIONS, timeout: float = 60) -> None:
+    wait_for(lambda: cluster.get(plural, namespace, name) is None, timeout=timeout,
+             what=f"{plural} {namespace}/{name} to be deleted")

@@ -1,0 +1,109 @@
+"""ScarFunction: a bad spec is refused, by the schema where it can say so, otherwise with
+Stalled=True naming the field; either way no AWS write happens."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from kubernetes.client import ApiException
+
+from tests.harness.aws import EmulatedAws
+from tests.harness.cluster import Cluster
+from tests.harness.operator_process import OperatorProcess
+from tests.harness.scar import FUNCTIONS, function_manifest, wait_stalled
+
+IN = {"bucket": "scar-it-bad", "prefix": "in/"}
+
+# (what is wrong, spec changes, the field the error must name)
+REFUSED_BY_THE_SCHEMA: list[tuple[str, dict[str, Any], str]] = [
+    ("memory above Lambda's maximum", {"memory": 10241}, "spec.memory"),
+    ("memory below Lambda's minimum", {"memory": 64}, "spec.memory"),
+    ("timeout of zero", {"timeout": 0}, "spec.timeout"),
+    ("timeout above 15 minutes", {"timeout": 901}, "spec.timeout"),
+    ("ephemeral storage below 512 MiB", {"ephemeralStorage": 256}, "spec.ephemeralStorage"),
+    ("an architecture Lambda lacks", {"architecture": "sparc"}, "spec.architecture"),
+    ("an upper-case bucket name", {"input": [{"bucket": "Scar-Video"}]}, "spec.input[0].bucket"),
+    ("a two-letter bucket name", {"output": [{"bucket": "ab"}]}, "spec.output[0].bucket"),
+    ("a role ARN with a short account", {"roleArn": "arn:aws:iam::1234:role/x"}, "spec.roleArn"),
+    ("a role ARN of a user", {"roleArn": "arn:aws:iam::123456789012:user/bob"}, "spec.roleArn"),
+    ("an unknown output layout", {"outputLayout": "nested"}, "spec.outputLayout"),
+    ("an unknown deletion policy", {"deletionPolicy": "Keep"}, "spec.deletionPolicy"),
+    ("a region that is not one", {"region": "moon-base-1a"}, "spec.region"),
+    ("a function name with spaces", {"functionName": "my function"}, "spec.functionName"),
+    ("a prefix with a leading slash", {"input": [{"bucket": "scar-it-bad", "prefix": "/in/"}]},
+     "spec.input[0].prefix"),
+    ("a retention CloudWatch does not offer", {"logRetentionDays": 31}, "spec.logRetentionDays"),
+    ("an empty image", {"image": ""}, "spec.image"),
+]
+
+STALLED_BY_THE_OPERATOR: list[tuple[str, dict[str, Any], str]] = [
+    ("variables over Lambda's 4 KB", {"environment": {f"V{i}": "x" * 200 for i in range(25)}}, "spec.environment"),
+    ("an output under an input of the same bucket (a trigger loop)",
+     {"input": [IN], "output": [{"bucket": "scar-it-bad", "prefix": "in/results/"}]}, "output[0]"),
+    ("a variable Lambda reserves", {"environment": {"AWS_REGION": "eu-west-1"}}, "spec.environment"),
+    ("a variable name starting with a digit", {"environment": {"1ST": "x"}}, "spec.environment"),
+    ("a bucket name with two dots in a row", {"output": [{"bucket": "scar..video"}]}, "spec.output[0].bucket"),
+    ("a bucket name shaped like an IP address", {"output": [{"bucket": "192.168.10.20"}]},
+     "spec.output[0].bucket"),
+    ("two inputs that overlap on one bucket",
+     {"input": [{"bucket": "scar-it-bad", "prefix": "in/"}, {"bucket": "scar-it-bad", "prefix": "in/deeper/"}]},
+     "input[1]"),
+    ("a bucket name S3 reserves", {"output": [{"bucket": "xn--scar-video"}]}, "spec.output[0].bucket"),
+]
+
+
+@pytest.mark.parametrize(("problem", "changes", "field"),
+                         REFUSED_BY_THE_SCHEMA + STALLED_BY_THE_OPERATOR,
+                         ids=[p for p, _, _ in REFUSED_BY_THE_SCHEMA + STALLED_BY_THE_OPERATOR])
+def test_a_bad_spec_is_refused_naming_the_field_and_costs_nothing(
+    cluster: Cluster, aws: EmulatedAws, namespace: str, operator: OperatorProcess,
+    problem: str, changes: dict[str, Any], field: str,
+) -> None:
+    mark = aws.proxy.mark()
+    manifest = function_manifest("bad", **{"input": [IN], "output": [{"bucket": "scar-it-bad-out"}], **changes})
+    try:
+        cluster.apply(FUNCTIONS, namespace, manifest)
+    except ApiException as e:
+        # Refused by the CRD schema: the API server's message names the field.
+        assert e.status == 422
+        assert field.removeprefix("spec.") in e.body
+        refused_by_schema = True
+    else:
+        stalled = wait_stalled(cluster, namespace, "bad")
+        assert stalled["reason"] == "InvalidSpec"
+        assert field in stalled["message"], stalled["message"]
+        ready = cluster.condition(FUNCTIONS, namespace, "bad", "Ready")
+        assert ready is not None and ready["status"] == "False"
+        refused_by_schema = False
+    assert [str(c) for c in aws.proxy.calls_since(mark) if not c.is_read] == []
+    if (problem, changes, field) in REFUSED_BY_THE_SCHEMA and not refused_by_schema:
+        pytest.fail(f"the CRD schema should have refused {problem}")
+
+
+def test_fixing_a_stalled_spec_makes_it_ready(
+    cluster: Cluster, aws: EmulatedAws, namespace: str, operator: OperatorProcess
+) -> None:
+    looping = {"input": [IN], "output": [{"bucket": "scar-it-bad", "prefix": "in/out/"}]}
+    cluster.apply(FUNCTIONS, namespace, function_manifest("fixme", **looping))
+    wait_stalled(cluster, namespace, "fixme")
+    cluster.patch_spec(FUNCTIONS, namespace, "fixme", {"output": [{"bucket": "scar-it-bad", "prefix": "out/"}]})
+    from tests.harness.scar import wait_ready
+    obj = wait_ready(cluster, namespace, "fixme")
+    stalled = next(c for c in obj["status"]["conditions"] if c["type"] == "Stalled")
+    assert stalled["status"] == "False"
+
+
+def test_the_function_name_cannot_change_once_the_function_exists(
+    cluster: Cluster, aws: EmulatedAws, namespace: str, operator: OperatorProcess
+) -> None:
+    from tests.harness.scar import wait_ready
+    cluster.apply(FUNCTIONS, namespace, function_manifest("named", functionName=f"scar-it-{namespace}-a"))
+    wait_ready(cluster, namespace, "named")
+    try:
+        cluster.patch_spec(FUNCTIONS, namespace, "named", {"functionName": f"scar-it-{namespace}-b"})
+    except ApiException as e:  # a real API server evaluates the CRD's CEL rule
+        assert e.status == 422 and "immutable" in e.body
+        return
+    stalled = wait_stalled(cluster, namespace, "named")
+    assert "spec.functionName" in stalled["message"] and "immutable" in stalled["message"]
