@@ -98,11 +98,10 @@ def function_changed(
 
 @kopf.timer(GROUP, VERSION, "scarfunctions", interval=SETTINGS.resync_seconds,
             initial_delay=SETTINGS.resync_seconds)
-def function_resync(
-    meta: kopf.Meta, spec: kopf.Spec, status: kopf.Status, patch: kopf.Patch, retry: int, **_: Any
-) -> None:
+def function_resync(meta: kopf.Meta, spec: kopf.Spec, status: kopf.Status, patch: kopf.Patch, **kwargs: Any) -> None:
     if meta.get("deletionTimestamp"):
         return
+    retry = int(kwargs.get("retry", 0))
     _run(function_controller.reconcile, meta=meta, spec=spec, status=status, patch=patch, retry=retry)
 
 

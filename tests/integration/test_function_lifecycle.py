@@ -156,7 +156,8 @@ def test_changing_an_input_replaces_only_its_own_entry_and_a_dropped_bucket_lose
     assert filter_rules(entry) == {"prefix": "z/"}
     assert our_entries(aws, "scar-it-multi-b", arn) == []
     policy = json.loads(aws.client("lambda").get_policy(FunctionName=name)["Policy"])
-    assert [s["Condition"]["ArnLike"]["AWS:SourceArn"] for s in policy["Statement"]] == ["arn:aws:s3:::scar-it-multi-a"]
+    sources = [s["Condition"]["ArnLike"]["AWS:SourceArn"] for s in policy["Statement"]]
+    assert sources == ["arn:aws:s3:::scar-it-multi-a"]
 
 
 def test_delete_removes_the_aws_side_and_keeps_buckets_and_data(

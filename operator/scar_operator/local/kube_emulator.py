@@ -162,7 +162,7 @@ class StrictKubernetesEmulator(kmock.KubernetesEmulator):
         return self._conform(request, body)
 
     def _admit_patch(self, request: rendering.Request) -> Any:
-        key = (request.resource, request.namespace, request.name)
+        key: Any = (request.resource, request.namespace, request.name)
         if key not in self.objects or self.objects[key].deleted:
             return request.data  # kmock answers 404 itself
         current = copy.deepcopy(dict(self.objects[key].raw))
