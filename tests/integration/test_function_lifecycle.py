@@ -194,7 +194,8 @@ def test_retain_keeps_the_function_and_removes_its_triggers(
     cluster.delete(FUNCTIONS, namespace, "keeper")
     wait_gone(cluster, namespace, "keeper")
     lam = aws.client("lambda")
-    assert lam.get_function(FunctionName=status["functionName"])["Configuration"]["FunctionArn"] == status["functionArn"]
+    retained = lam.get_function(FunctionName=status["functionName"])["Configuration"]
+    assert retained["FunctionArn"] == status["functionArn"]
     assert our_entries(aws, BUCKET, status["functionArn"]) == []
     # Cleanup for the shared moto: what Retain left behind is the user's now.
     lam.delete_function(FunctionName=status["functionName"])

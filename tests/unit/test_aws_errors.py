@@ -1,0 +1,58 @@
+"""AWS error codes are translated in one place into what the reconciler does about them."""
+
+from __future__ import annotations
+
+import pytest
+from botocore.exceptions import ClientError
+
+from scar_operator.aws.errors import AwsError, ErrorKind, call_idempotent, call_or_none, classify
+
+
+def client_error(code: str, message: str = "", status: int = 400) -> ClientError:
+    return ClientError({"Error": {"Code": code, "Message": message},
+                        "ResponseMetadata": {"HTTPStatusCode": status}}, "Op")
+
+
+@pytest.mark.parametrize(("code", "message", "status", "kind"), [
+    ("ResourceNotFoundException", "Function not found", 404, ErrorKind.NOT_FOUND),
+    ("NoSuchEntity", "role", 404, ErrorKind.NOT_FOUND),
+    ("NoSuchBucket", "", 404, ErrorKind.NOT_FOUND),
+    ("EntityAlreadyExists", "", 409, ErrorKind.ALREADY_EXISTS),
+    ("ResourceConflictException", "Function already exist: f", 409, ErrorKind.ALREADY_EXISTS),
+    ("ResourceConflictException", "An update is in progress for resource", 409, ErrorKind.RETRY),
+    ("InvalidParameterValueException", "The role defined for the function cannot be assumed by Lambda.", 400,
+     ErrorKind.RETRY),
+    ("ClientException", "Cannot delete, found existing JobQueue relationship; queue is being updated", 400,
+     ErrorKind.RETRY),
+    ("ThrottlingException", "Rate exceeded", 400, ErrorKind.THROTTLED),
+    ("TooManyRequestsException", "Rate exceeded", 429, ErrorKind.THROTTLED),
+    ("SlowDown", "", 503, ErrorKind.THROTTLED),
+    ("InternalFailure", "", 500, ErrorKind.THROTTLED),
+    ("AccessDenied", "not authorized", 403, ErrorKind.TERMINAL),
+    ("AccessDeniedException", "not authorized", 403, ErrorKind.TERMINAL),
+    ("InvalidParameterValueException", "Source image does not exist", 400, ErrorKind.TERMINAL),
+    ("ValidationException", "1 validation error", 400, ErrorKind.TERMINAL),
+])
+def test_each_code_has_one_meaning(code: str, message: str, status: int, kind: ErrorKind) -> None:
+    error = classify(client_error(code, message, status), "Op")
+    assert error.kind is kind
+    assert error.retryable == (kind in (ErrorKind.RETRY, ErrorKind.THROTTLED))
+    assert message in str(error) and code in str(error)
+
+
+def test_reads_treat_not_found_as_an_answer() -> None:
+    def missing() -> None:
+        raise client_error("ResourceNotFoundException", status=404)
+    assert call_or_none("GetFunction", missing) is None
+
+
+def test_idempotent_writes_accept_the_goal_already_reached() -> None:
+    def exists() -> None:
+        raise client_error("EntityAlreadyExists", status=409)
+    call_idempotent("CreateRole", exists)
+
+    def denied() -> None:
+        raise client_error("AccessDenied", "no", 403)
+    with pytest.raises(AwsError) as caught:
+        call_idempotent("CreateRole", denied)
+    assert caught.value.kind is ErrorKind.TERMINAL
