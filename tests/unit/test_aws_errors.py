@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 from botocore.exceptions import ClientError
-
 from scar_operator.aws.errors import AwsError, ErrorKind, call_idempotent, call_or_none, classify
 
 

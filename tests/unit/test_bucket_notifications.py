@@ -8,7 +8,6 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
-
 from scar_operator.aws.s3_notification import BucketNotifications
 from scar_operator.desired import NotificationEntry
 
@@ -16,7 +15,7 @@ FUNCTION = "arn:aws:lambda:us-east-1:123456789012:function:mine"
 OTHER = "arn:aws:lambda:us-east-1:123456789012:function:theirs"
 
 
-@pytest.fixture()
+@pytest.fixture
 def s3() -> Iterator[Any]:
     with mock_aws():
         client = boto3.client("s3", region_name="us-east-1")

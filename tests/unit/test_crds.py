@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 import yaml
-
 from scar_operator import crdgen
 
 REPO = Path(__file__).resolve().parents[2]

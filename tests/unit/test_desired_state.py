@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
-
-from lambda_supervisor.config import CONFIG_ENV, SupervisorConfig
 from scar_operator import naming
 from scar_operator.desired import Account, plan_function
 from scar_operator.models import SpecError, parse_function_spec
+
+from lambda_supervisor.config import CONFIG_ENV, SupervisorConfig
 
 ACCOUNT = Account(id="123456789012", region="eu-west-1")
 OWNER = naming.Owner("ScarFunction", "video", "darknet")

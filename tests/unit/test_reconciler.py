@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pytest
-
 from scar_operator import reconciler
 from scar_operator.reconciler import ForeignResourceError, Observation
 

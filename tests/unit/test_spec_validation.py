@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from scar_operator.models import ScarFunctionSpec, SpecError, parse_function_spec
 
 IMAGE = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/f:1"
