@@ -33,7 +33,8 @@ def test_writes_keep_entries_of_other_owners(s3: Any) -> None:
         "LambdaFunctionConfigurations": [{"Id": "theirs", "LambdaFunctionArn": OTHER, "Events": ["s3:ObjectCreated:*"],
                                           "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "x/"}]}}}],
     })
-    mine = BucketNotifications(s3, "shared-bucket", "scar-abc-", (NotificationEntry("scar-abc-1", FUNCTION, "in/", ""),))
+    entry = NotificationEntry("scar-abc-1", FUNCTION, "in/", "")
+    mine = BucketNotifications(s3, "shared-bucket", "scar-abc-", (entry,))
     assert mine.observe().exists is False
     mine.create()
     assert entries(s3) == ["scar-abc-1", "theirs"]
