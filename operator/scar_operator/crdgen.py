@@ -15,8 +15,9 @@ import yaml
 from pydantic import BaseModel
 
 from scar_operator import GROUP, VERSION
+from scar_operator.batch_models import ScarBatchJobSpec
 from scar_operator.models import ScarFunctionSpec
-from scar_operator.status_model import ScarFunctionStatus
+from scar_operator.status_model import ScarBatchJobStatus, ScarFunctionStatus
 
 # Keywords a structural schema may carry; pydantic's others (title, ...) are dropped.
 _KEPT_KEYWORDS = {
@@ -62,7 +63,24 @@ SCAR_FUNCTION = KindInfo(
     ),
 )
 
-KINDS: tuple[KindInfo, ...] = (SCAR_FUNCTION,)
+SCAR_BATCH_JOB = KindInfo(
+    kind="ScarBatchJob",
+    plural="scarbatchjobs",
+    singular="scarbatchjob",
+    short_name="sbj",
+    spec_model=ScarBatchJobSpec,
+    status_model=ScarBatchJobStatus,
+    printer_columns=(
+        _ready_column("Ready", "status"),
+        _ready_column("Reason", "reason"),
+        {"name": "Queue", "type": "string", "jsonPath": ".status.jobQueueArn"},
+        {"name": "Revision", "type": "integer", "jsonPath": ".status.jobDefinitionRevision"},
+        {"name": "Dispatcher", "type": "string", "jsonPath": ".status.dispatcherFunctionName", "priority": 1},
+        {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
+    ),
+)
+
+KINDS: tuple[KindInfo, ...] = (SCAR_FUNCTION, SCAR_BATCH_JOB)
 
 
 def structural_schema(model: type[BaseModel]) -> dict[str, Any]:

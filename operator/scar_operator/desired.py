@@ -147,12 +147,13 @@ def data_access_policy(
             "Action": ["s3:PutObject", "s3:AbortMultipartUpload"],
             "Resource": resources,
         })
-    statements.append({
-        "Sid": "WriteLogs",
-        "Effect": "Allow",
-        "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-        "Resource": sorted(log_group_arn(account, g) for g in log_groups),
-    })
+    if log_groups:
+        statements.append({
+            "Sid": "WriteLogs",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": sorted(log_group_arn(account, g) for g in log_groups),
+        })
     return {"Version": "2012-10-17", "Statement": statements}
 
 

@@ -12,22 +12,23 @@ from typing import Any
 from scar_operator import conditions, naming, reconciler
 from scar_operator.aws.errors import AwsError
 from scar_operator.aws.session import AwsClients
-from scar_operator.desired import Account, FunctionPlan, plan_function
+from scar_operator.controller_support import (
+    account_in,
+    check_region_unchanged,
+    recorded_trigger_buckets,
+    teardown_region,
+)
+from scar_operator.desired import FunctionPlan, plan_function
 from scar_operator.function_resources import function_inventory, teardown_inventory
 from scar_operator.models import ScarFunctionSpec, SpecError, parse_function_spec
 from scar_operator.outcome import PassResult, from_aws_error, from_outcome, from_spec_error
 from scar_operator.settings import OperatorSettings
 
 KIND = "ScarFunction"
-_REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-[0-9]$")
 
 
 def owner_of(meta: Mapping[str, Any], settings: OperatorSettings) -> naming.Owner:
     return naming.Owner(KIND, str(meta["namespace"]), str(meta["name"]), settings.cluster_id)
-
-
-def _account(clients: AwsClients, region: str) -> Account:
-    return Account(id=clients.account_id(region), region=region, partition=clients.partition(region))
 
 
 def _check_immutable(spec: ScarFunctionSpec, plan_name: str, region: str, status: Mapping[str, Any]) -> None:
@@ -37,12 +38,7 @@ def _check_immutable(spec: ScarFunctionSpec, plan_name: str, region: str, status
             f"spec.functionName: immutable once the function exists (it is {created_name!r}); "
             f"create a new object for a new function"
         )
-    created_region = status.get("region")
-    if created_region and created_region != region:
-        raise SpecError(
-            f"spec.region: immutable once the function exists (it is in {created_region}); "
-            f"create a new object for another region"
-        )
+    check_region_unchanged(region, status)
 
 
 def _status_fields(plan: FunctionPlan, trigger_buckets: list[str]) -> dict[str, Any]:
@@ -69,7 +65,7 @@ def reconcile(
         # Validate everything that needs no AWS first: a bad spec must cost no AWS call at all.
         name = parsed.function_name or naming.function_name(owner)
         _check_immutable(parsed, name, region, status)
-        plan = plan_function(parsed, owner, _account(clients, region))
+        plan = plan_function(parsed, owner, account_in(clients, region))
     except SpecError as e:
         return from_spec_error(e)
     except AwsError as e:
@@ -96,21 +92,17 @@ def teardown(
     clients: AwsClients, settings: OperatorSettings,
 ) -> PassResult:
     owner = owner_of(meta, settings)
-    spec_region = spec.get("region")
-    region = status.get("region") or (
-        spec_region if isinstance(spec_region, str) and _REGION.match(spec_region) else clients.default_region
-    )
+    region = teardown_region(spec, status, clients)
     spec_name = spec.get("functionName")
     function_name = status.get("functionName") or (
         spec_name if isinstance(spec_name, str) and re.match(r"^[A-Za-z0-9_-]{1,64}$", spec_name) else None
     ) or naming.function_name(owner)
-    spec_buckets = [i.get("bucket") for i in spec.get("input") or [] if isinstance(i, Mapping)]
-    buckets = [b for b in dict.fromkeys([*(status.get("triggerBuckets") or []), *spec_buckets]) if isinstance(b, str)]
+    buckets = recorded_trigger_buckets(spec, status)
     managed_role = None if status.get("roleManaged") is False else naming.role_name(owner)
     try:
         resources = teardown_inventory(
             owner=owner,
-            account=_account(clients, region),
+            account=account_in(clients, region),
             clients=clients,
             function_name=function_name,
             managed_role_name=managed_role,

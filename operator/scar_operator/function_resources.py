@@ -32,7 +32,7 @@ class Inventory:
     unwanted: list[Resource]
 
 
-def _trigger(
+def trigger(
     clients: AwsClients,
     account: Account,
     owner: naming.Owner,
@@ -90,7 +90,7 @@ def function_inventory(plan: FunctionPlan, clients: AwsClients, previous_trigger
     permissions: list[Resource] = []
     notifications: list[Resource] = []
     for bucket, entries in plan.notifications.items():
-        permission, notification = _trigger(clients, plan.account, plan.owner, plan.name, bucket, entries)
+        permission, notification = trigger(clients, plan.account, plan.owner, plan.name, bucket, entries)
         permissions.append(permission)
         notifications.append(notification)
     wanted.extend(permissions)
@@ -100,7 +100,7 @@ def function_inventory(plan: FunctionPlan, clients: AwsClients, previous_trigger
     unwanted: list[Resource] = []
     stale_permissions: list[Resource] = []
     for bucket in stale:
-        permission, notification = _trigger(clients, plan.account, plan.owner, plan.name, bucket, ())
+        permission, notification = trigger(clients, plan.account, plan.owner, plan.name, bucket, ())
         stale_permissions.append(permission)
         unwanted.append(notification)
     # Teardown runs in reverse: our entries leave each bucket before their permissions go.
@@ -144,7 +144,7 @@ def teardown_inventory(
     permissions: list[Resource] = []
     notifications: list[Resource] = []
     for bucket in dict.fromkeys(trigger_buckets):
-        permission, notification = _trigger(clients, account, owner, function_name, bucket, ())
+        permission, notification = trigger(clients, account, owner, function_name, bucket, ())
         permissions.append(permission)
         notifications.append(notification)
     return resources + permissions + notifications

@@ -13,7 +13,7 @@ from typing import Any
 
 import kopf
 
-from scar_operator import GROUP, VERSION, conditions, function_controller
+from scar_operator import GROUP, VERSION, batch_controller, conditions, function_controller
 from scar_operator.aws.session import AwsClients
 from scar_operator.outcome import PassResult
 from scar_operator.settings import OperatorSettings
@@ -111,3 +111,28 @@ def function_deleted(
 ) -> None:
     _run(function_controller.teardown, meta=meta, spec=spec, status=status, patch=patch, retry=retry,
          deleting=True)
+
+
+@kopf.on.resume(GROUP, VERSION, "scarbatchjobs")
+@kopf.on.create(GROUP, VERSION, "scarbatchjobs")
+@kopf.on.update(GROUP, VERSION, "scarbatchjobs")
+def batch_job_changed(
+    meta: kopf.Meta, spec: kopf.Spec, status: kopf.Status, patch: kopf.Patch, retry: int, **_: Any
+) -> None:
+    _run(batch_controller.reconcile, meta=meta, spec=spec, status=status, patch=patch, retry=retry)
+
+
+@kopf.timer(GROUP, VERSION, "scarbatchjobs", interval=SETTINGS.resync_seconds,
+            initial_delay=SETTINGS.resync_seconds)
+def batch_job_resync(meta: kopf.Meta, spec: kopf.Spec, status: kopf.Status, patch: kopf.Patch, **kwargs: Any) -> None:
+    if meta.get("deletionTimestamp"):
+        return
+    _run(batch_controller.reconcile, meta=meta, spec=spec, status=status, patch=patch,
+         retry=int(kwargs.get("retry", 0)))
+
+
+@kopf.on.delete(GROUP, VERSION, "scarbatchjobs")
+def batch_job_deleted(
+    meta: kopf.Meta, spec: kopf.Spec, status: kopf.Status, patch: kopf.Patch, retry: int, **_: Any
+) -> None:
+    _run(batch_controller.teardown, meta=meta, spec=spec, status=status, patch=patch, retry=retry, deleting=True)

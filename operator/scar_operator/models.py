@@ -259,6 +259,9 @@ def lambda_environment_size(variables: dict[str, str]) -> int:
     return len(json.dumps(variables, separators=(",", ":"), ensure_ascii=False).encode())
 
 
+_NAMED_FIELD = re.compile(r"^([a-z][A-Za-z0-9]*(?:\[\d+\])?(?:\.[a-z][A-Za-z0-9]*(?:\[\d+\])?)*): ")
+
+
 def format_validation_error(error: ValidationError, root: str = "spec") -> str:
     """One line per problem, each naming the field as a user writes it: spec.input[0].bucket."""
     lines = []
@@ -267,6 +270,10 @@ def format_validation_error(error: ValidationError, root: str = "spec") -> str:
         for part in item["loc"]:
             path += f"[{part}]" if isinstance(part, int) else f".{part}"
         message = item["msg"].removeprefix("Value error, ")
+        # A rule over several fields names the one at fault first: "resources.gpus: ..."
+        named = _NAMED_FIELD.match(message)
+        if named:
+            path, message = f"{path}.{named.group(1)}", message[named.end():]
         lines.append(f"{path}: {message}")
     return "; ".join(lines)
 

@@ -83,3 +83,24 @@ def notification_id(owner: Owner, bucket: str, prefix: str, suffix: str) -> str:
 def permission_statement_id(bucket: str) -> str:
     """One invoke permission per source bucket: `s3-<bucket>-<hash>` (ids allow no dots)."""
     return f"s3-{_clean(bucket)[:80]}-{short_hash(bucket, length=6)}"
+
+
+# ScarBatchJob: one name per resource it owns, all from the owner's identity.
+
+
+def batch_name(owner: Owner, budget: int = 128) -> str:
+    """Compute environment, job queue and job definition names (letters, digits, '-', '_')."""
+    return "scar-" + owner.readable(budget - len("scar-"))
+
+
+def dispatcher_name(owner: Owner) -> str:
+    return owner.readable(64 - len("-dispatch")) + "-dispatch"
+
+
+def batch_role_name(owner: Owner, purpose: str) -> str:
+    """`purpose` is a short word: job, exec, dispatch, instance."""
+    return "scar-" + owner.readable(64 - len("scar-") - len(purpose) - 1) + "-" + purpose
+
+
+def batch_log_group_name(owner: Owner) -> str:
+    return f"/aws/batch/scar/{owner.readable(200)}"

@@ -44,3 +44,19 @@ class ScarFunctionStatus(CommonStatus):
     function_name: str | None = None
     function_arn: str | None = None
     image_uri: str | None = None
+
+
+class ScarBatchJobStatus(CommonStatus):
+    compute_environment_arn: Annotated[
+        str | None, Field(description="The managed compute environment; absent on a shared queue.")
+    ] = None
+    job_queue_arn: str | None = None
+    job_queue_managed: bool | None = None
+    job_definition_name: str | None = None
+    job_definition_arn: Annotated[str | None, Field(description="The ACTIVE revision jobs run with.")] = None
+    job_definition_revision: int | None = None
+    dispatcher_function_name: str | None = None
+    dispatcher_function_arn: str | None = None
+    dispatcher_log_group: str | None = None
+    execution_role_arn: str | None = None
+    image_uri: str | None = None

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import contextlib
-import json
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import boto3
-from moto.server import ThreadedMotoServer
+from scar_operator.local.aws_emulator import embedded_aws
 
 from tests.harness.aws_proxy import AwsProxy
 
@@ -39,27 +37,12 @@ class EmulatedAws:
         )
 
 
-def run_nothing_in_docker(moto_url: str) -> None:
-    """There is no Docker engine here: moto records Lambda invocations and Batch jobs without running them.
-
-    Without this, moto tries to start a container for every S3 notification and submitted job.
-    """
-    body = json.dumps({"batch": {"use_docker": False}, "lambda": {"use_docker": False}}).encode()
-    request = urllib.request.Request(  # noqa: S310 (a loopback http URL we built)
-        f"{moto_url}/moto-api/config", data=body, method="POST", headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-        response.read()
-
-
 @contextlib.contextmanager
 def emulated_aws() -> Iterator[EmulatedAws]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    run_nothing_in_docker(f"http://{host}:{port}")
-    proxy = AwsProxy(host, port).start()
-    try:
-        yield EmulatedAws(moto_url=f"http://{host}:{port}", proxy=proxy)
-    finally:
-        proxy.stop()
-        server.stop()
+    with embedded_aws() as moto:
+        host, port = moto.url.removeprefix("http://").rsplit(":", 1)
+        proxy = AwsProxy(host, int(port)).start()
+        try:
+            yield EmulatedAws(moto_url=moto.url, proxy=proxy)
+        finally:
+            proxy.stop()

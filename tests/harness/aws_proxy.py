@@ -14,7 +14,7 @@ import json
 import re
 import threading
 import urllib.parse
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import botocore.session
@@ -31,6 +31,11 @@ class Call:
     operation: str
     method: str
     path: str
+    body: bytes = field(default=b"", repr=False, compare=False)
+
+    def json(self) -> Any:
+        """The request's parameters, for JSON protocols (Batch, Lambda, Logs)."""
+        return json.loads(self.body) if self.body.startswith(b"{") else {}
 
     @property
     def is_read(self) -> bool:
@@ -189,7 +194,7 @@ class AwsProxy:
                     )
                 except Exception:
                     operation = f"{self.command} {parsed.path}"
-                call = Call(service, operation, self.command, parsed.path)
+                call = Call(service, operation, self.command, parsed.path, body)
                 with proxy._lock:
                     proxy.calls.append(call)
                 fault = proxy._take_fault(call)

@@ -9,6 +9,8 @@ from tests.harness.cluster import Cluster
 from tests.harness.waiting import wait_for
 
 FUNCTIONS = "scarfunctions"
+BATCH_JOBS = "scarbatchjobs"
+SPLIT_IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/ffmpeg-split:1"
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/darknet:1"
 
 
@@ -21,6 +23,17 @@ def function_manifest(name: str, **spec: Any) -> dict[str, Any]:
     }
     base.update(copy.deepcopy(spec))
     return {"apiVersion": "scar.dev/v1alpha1", "kind": "ScarFunction", "metadata": {"name": name}, "spec": base}
+
+
+def batch_job_manifest(name: str, **spec: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "image": SPLIT_IMAGE,
+        "script": 'ffmpeg -i "$INPUT_FILE_PATH" -vf fps=1 "$TMP_OUTPUT_DIR/out%03d.jpg"',
+        "input": [{"bucket": "scar-it-video", "prefix": "videos/", "suffix": ".avi"}],
+        "output": [{"bucket": "scar-it-video", "prefix": "frames/"}],
+    }
+    base.update(copy.deepcopy(spec))
+    return {"apiVersion": "scar.dev/v1alpha1", "kind": "ScarBatchJob", "metadata": {"name": name}, "spec": base}
 
 
 def condition_is(cluster: Cluster, namespace: str, name: str, kind: str, status: str,

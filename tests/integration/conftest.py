@@ -32,7 +32,7 @@ def operator(cluster: Cluster, aws: EmulatedAws, namespace: str, tmp_path: Path,
     ).start()
     yield process
     # Leave nothing behind in the shared moto: delete what the test left, with the operator still up.
-    for plural in ("scarfunctions",):
+    for plural in ("scarfunctions", "scarbatchjobs"):
         listing = cluster.custom.list_namespaced_custom_object("scar.dev", "v1alpha1", namespace, plural)
         for item in listing.get("items", []):
             name = item["metadata"]["name"]

@@ -1,4 +1,4 @@
-"""Lambda functions packaged as container images.
+"""Lambda functions: container images (ScarFunction) and zip packages (a ScarBatchJob's dispatcher).
 
 AWS's rules shape this client: a function is Pending after create and InProgress after an
 update, no write may happen meanwhile, and configuration and code are never updated in the same
@@ -7,6 +7,8 @@ pass (the second call would fail with ResourceConflictException).
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,10 +28,24 @@ class FunctionSettings:
     architecture: str
     environment: dict[str, str]
     description: str = ""
+    # A zip package (Python runtime) instead of an image: the dispatcher.
+    zip_file: bytes = b""
+    runtime: str = ""
+    handler: str = ""
+
+    @property
+    def is_zip(self) -> bool:
+        return bool(self.zip_file)
+
+    @property
+    def code_sha256(self) -> str:
+        """What Lambda reports as CodeSha256 for a zip: the base64 of its SHA-256."""
+        return base64.b64encode(hashlib.sha256(self.zip_file).digest()).decode()
 
     def configuration(self) -> dict[str, Any]:
         """The arguments UpdateFunctionConfiguration and CreateFunction share."""
-        return {
+        runtime = {"Runtime": self.runtime, "Handler": self.handler} if self.is_zip else {}
+        return {**runtime,
             "FunctionName": self.name,
             "Role": self.role_arn,
             "MemorySize": self.memory,
@@ -82,12 +98,20 @@ class LambdaFunction:
             "EphemeralStorage": (config.get("EphemeralStorage") or {}).get("Size", 512) == s.ephemeral_storage,
             "Environment": actual_env == s.environment,
         }
+        if s.is_zip:
+            checks["Runtime"] = config.get("Runtime") == s.runtime
+            checks["Handler"] = config.get("Handler") == s.handler
         return [name for name, same in checks.items() if not same]
 
     def _code_drift(self, found: dict[str, Any]) -> list[str]:
         s = self.settings
+        code = (
+            found["Configuration"].get("CodeSha256") == s.code_sha256
+            if s.is_zip
+            else (found.get("Code") or {}).get("ImageUri") == s.image
+        )
         checks = {
-            "ImageUri": (found.get("Code") or {}).get("ImageUri") == s.image,
+            "Code": code,
             "Architectures": found["Configuration"].get("Architectures", ["x86_64"]) == [s.architecture],
         }
         return [name for name, same in checks.items() if not same]
@@ -98,8 +122,8 @@ class LambdaFunction:
             "CreateFunction",
             lambda: self.lambda_.create_function(
                 **s.configuration(),
-                PackageType="Image",
-                Code={"ImageUri": s.image},
+                PackageType="Zip" if s.is_zip else "Image",
+                Code={"ZipFile": s.zip_file} if s.is_zip else {"ImageUri": s.image},
                 Architectures=[s.architecture],
                 Tags=self.owner.tags(),
             ),
@@ -122,12 +146,16 @@ class LambdaFunction:
                 "UpdateFunctionCode",
                 lambda: self.lambda_.update_function_code(
                     FunctionName=self.settings.name,
-                    ImageUri=self.settings.image,
                     Architectures=[self.settings.architecture],
+                    **self._code_argument(),
                 ),
             )
             return "code update in progress"
         return None
+
+    def _code_argument(self) -> dict[str, Any]:
+        s = self.settings
+        return {"ZipFile": s.zip_file} if s.is_zip else {"ImageUri": s.image}
 
     def delete(self) -> str | None:
         call_idempotent("DeleteFunction", lambda: self.lambda_.delete_function(FunctionName=self.settings.name))

@@ -1,0 +1,106 @@
+"""AWS Batch managed compute environments.
+
+AWS's rules shape this client: a compute environment is CREATING or UPDATING for a while and no
+write may happen meanwhile; its type cannot change in place; and it can be deleted only once it
+is DISABLED and no job queue uses it any more (the reconciler deletes the queue first).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from scar_operator.aws.errors import AwsError, ErrorKind, call, call_idempotent
+from scar_operator.aws.service_linked_role import BatchServiceLinkedRole
+from scar_operator.batch_desired import ComputePlan
+from scar_operator.desired import Account
+from scar_operator.naming import OWNER_TAG, Owner
+from scar_operator.reconciler import Observation
+
+_SETTLING = {"CREATING", "UPDATING", "DELETING"}
+
+
+@dataclass
+class ComputeEnvironment:
+    batch: Any
+    plan: ComputePlan
+    account: Account
+    owner: Owner
+    # Read when creating: the service-linked role is observed (or made) earlier in the same pass.
+    service_role: BatchServiceLinkedRole | None = None
+
+    @property
+    def describe(self) -> str:
+        return f"Batch compute environment {self.plan.name}"
+
+    def _get(self) -> dict[str, Any] | None:
+        found = call("DescribeComputeEnvironments",
+                     lambda: self.batch.describe_compute_environments(computeEnvironments=[self.plan.name]))
+        return next((e for e in found.get("computeEnvironments", []) if e.get("status") != "DELETED"), None)
+
+    def observe(self) -> Observation:
+        found = self._get()
+        if found is None:
+            return Observation(exists=False)
+        owner = (found.get("tags") or {}).get(OWNER_TAG)
+        if owner != self.owner.key:
+            return Observation(exists=True, foreign_owner=owner or "no scar-operator owner tag")
+        if found.get("status") in _SETTLING:
+            return Observation(exists=True, settling=f"compute environment is {found['status']}")
+        if found.get("status") == "INVALID":
+            reason = f"{self.describe} is INVALID: {found.get('statusReason', '')}"
+            raise AwsError(ErrorKind.TERMINAL, "ComputeEnvironmentInvalid", reason, "DescribeComputeEnvironments")
+        actual_type = (found.get("computeResources") or {}).get("type")
+        # A plan without a type is a teardown by name: whatever the type, it goes.
+        if self.plan.type and actual_type and actual_type != self.plan.type:
+            raise AwsError(
+                ErrorKind.TERMINAL, "ImmutableField",
+                f"spec.compute.type: AWS Batch cannot change a compute environment from {actual_type} to "
+                f"{self.plan.type} in place; delete this object and create it again with the new type",
+                "UpdateComputeEnvironment")
+        return Observation(exists=True, in_sync=not self._drift(found))
+
+    def _drift(self, found: dict[str, Any]) -> list[str]:
+        actual = found.get("computeResources") or {}
+        wanted = self.plan.compute_resources(self.account)
+        drift = [] if found.get("state") == "ENABLED" else ["state"]
+        for key in ("maxvCpus", "subnets", "securityGroupIds", "instanceTypes"):
+            if key not in wanted:
+                continue
+            have, want = actual.get(key), wanted[key]
+            if isinstance(want, list):
+                have, want = sorted(have or []), sorted(want)
+            if have != want:
+                drift.append(key)
+        return drift
+
+    def create(self) -> str | None:
+        call_idempotent("CreateComputeEnvironment", lambda: self.batch.create_compute_environment(
+            computeEnvironmentName=self.plan.name,
+            type="MANAGED",
+            state="ENABLED",
+            computeResources=self.plan.compute_resources(self.account),
+            **({"serviceRole": self.service_role.arn} if self.service_role and self.service_role.arn else {}),
+            tags=self.owner.tags(),
+        ))
+        return "waiting for the compute environment to become VALID"
+
+    def update(self) -> str | None:
+        wanted = self.plan.compute_resources(self.account)
+        # What UpdateComputeEnvironment accepts in place (the type and the instance role are fixed).
+        updatable = {k: wanted[k] for k in ("maxvCpus", "subnets", "securityGroupIds", "instanceTypes") if k in wanted}
+        call("UpdateComputeEnvironment", lambda: self.batch.update_compute_environment(
+            computeEnvironment=self.plan.name, state="ENABLED", computeResources=updatable))
+        return "compute environment update in progress"
+
+    def delete(self) -> str | None:
+        found = self._get()
+        if found is None:
+            return None
+        if found.get("state") != "DISABLED":
+            call("UpdateComputeEnvironment", lambda: self.batch.update_compute_environment(
+                computeEnvironment=self.plan.name, state="DISABLED"))
+            return "disabling the compute environment before deleting it"
+        call_idempotent("DeleteComputeEnvironment",
+                        lambda: self.batch.delete_compute_environment(computeEnvironment=self.plan.name))
+        return "compute environment is being deleted"

@@ -1,0 +1,103 @@
+"""AWS Batch job queues owned by a ScarBatchJob: one compute environment, priority 1.
+
+Deleting one takes two steps that AWS enforces: disable it, wait, then delete it, and wait again
+before the compute environment behind it may go.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from scar_operator.aws.errors import AwsError, ErrorKind, call, call_idempotent
+from scar_operator.naming import OWNER_TAG, Owner
+from scar_operator.reconciler import Observation
+
+_SETTLING = {"CREATING", "UPDATING", "DELETING"}
+
+
+@dataclass
+class JobQueue:
+    batch: Any
+    name: str
+    compute_environment_arn: str
+    owner: Owner
+
+    @property
+    def describe(self) -> str:
+        return f"Batch job queue {self.name}"
+
+    def _get(self) -> dict[str, Any] | None:
+        found = call("DescribeJobQueues", lambda: self.batch.describe_job_queues(jobQueues=[self.name]))
+        return next((q for q in found.get("jobQueues", []) if q.get("status") != "DELETED"), None)
+
+    def _order(self) -> list[dict[str, Any]]:
+        return [{"order": 1, "computeEnvironment": self.compute_environment_arn}]
+
+    def observe(self) -> Observation:
+        found = self._get()
+        if found is None:
+            return Observation(exists=False)
+        owner = (found.get("tags") or {}).get(OWNER_TAG)
+        if owner != self.owner.key:
+            return Observation(exists=True, foreign_owner=owner or "no scar-operator owner tag")
+        if found.get("status") in _SETTLING:
+            return Observation(exists=True, settling=f"job queue is {found['status']}")
+        environments = [e.get("computeEnvironment", "") for e in found.get("computeEnvironmentOrder", [])]
+        # Batch answers with the ARN; accept the bare name too.
+        same_environment = len(environments) == 1 and (
+            environments[0] == self.compute_environment_arn
+            or self.compute_environment_arn.endswith("/" + environments[0]))
+        in_sync = found.get("state") == "ENABLED" and same_environment and found.get("priority") == 1
+        return Observation(exists=True, in_sync=in_sync)
+
+    def create(self) -> str | None:
+        call_idempotent("CreateJobQueue", lambda: self.batch.create_job_queue(
+            jobQueueName=self.name, state="ENABLED", priority=1, computeEnvironmentOrder=self._order(),
+            tags=self.owner.tags()))
+        return "waiting for the job queue to become VALID"
+
+    def update(self) -> str | None:
+        call("UpdateJobQueue", lambda: self.batch.update_job_queue(
+            jobQueue=self.name, state="ENABLED", priority=1, computeEnvironmentOrder=self._order()))
+        return "job queue update in progress"
+
+    def delete(self) -> str | None:
+        found = self._get()
+        if found is None:
+            return None
+        if found.get("state") != "DISABLED":
+            call("UpdateJobQueue", lambda: self.batch.update_job_queue(jobQueue=self.name, state="DISABLED"))
+            return "disabling the job queue before deleting it"
+        call_idempotent("DeleteJobQueue", lambda: self.batch.delete_job_queue(jobQueue=self.name))
+        return "job queue is being deleted"
+
+
+@dataclass
+class SharedJobQueue:
+    """A queue named in the spec: only checked for existence, never changed or deleted."""
+
+    batch: Any
+    reference: str
+
+    @property
+    def describe(self) -> str:
+        return f"Batch job queue {self.reference} (shared)"
+
+    def observe(self) -> Observation:
+        found = call("DescribeJobQueues", lambda: self.batch.describe_job_queues(jobQueues=[self.reference]))
+        queues = [q for q in found.get("jobQueues", []) if q.get("status") != "DELETED"]
+        if not queues:
+            raise AwsError(ErrorKind.TERMINAL, "JobQueueNotFound",
+                           f"spec.jobQueue: there is no job queue {self.reference!r} in this account and region",
+                           "DescribeJobQueues")
+        return Observation(exists=True)
+
+    def create(self) -> str | None:
+        return None
+
+    def update(self) -> str | None:
+        return None
+
+    def delete(self) -> str | None:
+        return None

@@ -1,0 +1,66 @@
+"""The EC2 instance profile that EC2 and SPOT compute environments launch their instances with."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from scar_operator.aws.errors import call, call_idempotent, call_or_none
+from scar_operator.desired import ROLE_PATH
+from scar_operator.naming import OWNER_TAG, Owner
+from scar_operator.reconciler import Observation
+
+
+@dataclass
+class InstanceProfile:
+    iam: Any
+    name: str
+    role_name: str
+    owner: Owner
+
+    @property
+    def describe(self) -> str:
+        return f"IAM instance profile {self.name}"
+
+    def _get(self) -> dict[str, Any] | None:
+        found = call_or_none("GetInstanceProfile", lambda: self.iam.get_instance_profile(InstanceProfileName=self.name))
+        return None if found is None else dict(found["InstanceProfile"])
+
+    def observe(self) -> Observation:
+        profile = self._get()
+        if profile is None:
+            return Observation(exists=False)
+        tags = {t["Key"]: t["Value"] for t in profile.get("Tags", [])}
+        if tags.get(OWNER_TAG) != self.owner.key:
+            return Observation(exists=True, foreign_owner=tags.get(OWNER_TAG, "no scar-operator owner tag"))
+        roles = [r["RoleName"] for r in profile.get("Roles", [])]
+        return Observation(exists=True, in_sync=roles == [self.role_name])
+
+    def create(self) -> str | None:
+        call_idempotent("CreateInstanceProfile", lambda: self.iam.create_instance_profile(
+            InstanceProfileName=self.name, Path=ROLE_PATH,
+            Tags=[{"Key": k, "Value": v} for k, v in self.owner.tags().items()]))
+        return self.update()
+
+    def update(self) -> str | None:
+        profile = self._get() or {}
+        roles = [r["RoleName"] for r in profile.get("Roles", [])]
+        for other in roles:
+            if other != self.role_name:
+                self._remove(other)
+        if self.role_name not in roles:
+            call("AddRoleToInstanceProfile", lambda: self.iam.add_role_to_instance_profile(
+                InstanceProfileName=self.name, RoleName=self.role_name))
+        return None
+
+    def delete(self) -> str | None:
+        # IAM refuses to delete a profile that still holds a role.
+        for role in (self._get() or {}).get("Roles", []):
+            self._remove(str(role["RoleName"]))
+        call_idempotent("DeleteInstanceProfile",
+                        lambda: self.iam.delete_instance_profile(InstanceProfileName=self.name))
+        return None
+
+    def _remove(self, role: str) -> None:
+        call_idempotent("RemoveRoleFromInstanceProfile", lambda: self.iam.remove_role_from_instance_profile(
+            InstanceProfileName=self.name, RoleName=role))

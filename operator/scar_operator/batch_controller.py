@@ -1,0 +1,123 @@
+"""One reconcile or teardown pass of a ScarBatchJob: parse, resolve the network, plan, apply, report."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from scar_operator import conditions, naming, reconciler
+from scar_operator.aws.batch_job_definition import JobDefinition
+from scar_operator.aws.errors import AwsError
+from scar_operator.aws.network import resolve_network
+from scar_operator.aws.session import AwsClients
+from scar_operator.batch_desired import BatchPlan, Network, plan_batch_job
+from scar_operator.batch_models import ScarBatchJobSpec, parse_batch_job_spec
+from scar_operator.batch_resources import batch_inventory, batch_teardown_inventory
+from scar_operator.controller_support import (
+    account_in,
+    check_region_unchanged,
+    recorded_trigger_buckets,
+    teardown_region,
+)
+from scar_operator.models import SpecError
+from scar_operator.outcome import PassResult, from_aws_error, from_outcome, from_spec_error
+from scar_operator.settings import OperatorSettings
+
+KIND = "ScarBatchJob"
+
+
+def owner_of(meta: Mapping[str, Any], settings: OperatorSettings) -> naming.Owner:
+    return naming.Owner(KIND, str(meta["namespace"]), str(meta["name"]), settings.cluster_id)
+
+
+def _network(spec: ScarBatchJobSpec, clients: AwsClients, region: str) -> Network | None:
+    if spec.job_queue is not None:
+        return None
+    compute = spec.compute_or_default
+    return resolve_network(clients.client("ec2", region), list(compute.subnets), list(compute.security_group_ids))
+
+
+def _status_fields(plan: BatchPlan, trigger_buckets: list[str]) -> dict[str, Any]:
+    roles = {r.name: r.arn for r in plan.roles}
+    job_role = next((arn for name, arn in roles.items() if name.endswith("-job")), None)
+    definition = plan.job_definition.properties["containerProperties"]
+    return {
+        "region": plan.account.region,
+        "computeEnvironmentArn": plan.compute.arn if plan.compute else None,
+        "jobQueueArn": plan.queue_arn,
+        "jobQueueManaged": plan.compute is not None,
+        "jobDefinitionName": plan.job_definition.name,
+        "dispatcherFunctionName": plan.dispatcher.name,
+        "dispatcherFunctionArn": plan.dispatcher.arn,
+        "roleArn": definition["jobRoleArn"],
+        "roleManaged": job_role is not None,
+        "executionRoleArn": definition["executionRoleArn"],
+        "logGroup": plan.job_log_group,
+        "dispatcherLogGroup": plan.dispatcher.log_group,
+        "imageUri": definition["image"],
+        "triggerBuckets": trigger_buckets,
+    }
+
+
+def _active_revision(clients: AwsClients, plan: BatchPlan) -> dict[str, Any]:
+    definition = JobDefinition(clients.client("batch", plan.account.region), plan.job_definition, plan.owner)
+    current = definition.current_revision()
+    if current is None:
+        return {}
+    return {"jobDefinitionArn": current["jobDefinitionArn"], "jobDefinitionRevision": int(current["revision"])}
+
+
+def reconcile(
+    *, meta: Mapping[str, Any], spec: Mapping[str, Any], status: Mapping[str, Any],
+    clients: AwsClients, settings: OperatorSettings,
+) -> PassResult:
+    owner = owner_of(meta, settings)
+    try:
+        parsed = parse_batch_job_spec(dict(spec))
+        region = parsed.region or clients.default_region
+        check_region_unchanged(region, status)
+    except SpecError as e:
+        return from_spec_error(e)
+    try:
+        # Reads only: the plan must be complete (and valid) before anything is written.
+        account = account_in(clients, region)
+        plan = plan_batch_job(parsed, owner, account, _network(parsed, clients, region))
+    except SpecError as e:
+        return from_spec_error(e)
+    except AwsError as e:
+        return from_aws_error(e, settings)
+
+    previous = list(status.get("triggerBuckets") or [])
+    remembered = list(dict.fromkeys([*plan.trigger_buckets, *previous]))
+    try:
+        inventory = batch_inventory(plan, clients, previous)
+        outcome = reconciler.apply(inventory.wanted, inventory.unwanted)
+        revision = _active_revision(clients, plan) if outcome.done else {}
+    except AwsError as e:
+        result = from_aws_error(e, settings)
+        result.fields = _status_fields(plan, remembered)
+        return result
+    triggers = ", ".join(f"s3://{b}" for b in plan.trigger_buckets) or "no triggers"
+    queue = plan.queue_name if plan.compute else f"shared queue {plan.queue_name}"
+    result = from_outcome(outcome, f"Batch jobs run on {queue} ({triggers})", settings)
+    result.fields = {**_status_fields(plan, list(plan.trigger_buckets) if outcome.done else remembered), **revision}
+    return result
+
+
+def teardown(
+    *, meta: Mapping[str, Any], spec: Mapping[str, Any], status: Mapping[str, Any],
+    clients: AwsClients, settings: OperatorSettings,
+) -> PassResult:
+    owner = owner_of(meta, settings)
+    region = teardown_region(spec, status, clients)
+    try:
+        resources = batch_teardown_inventory(
+            owner=owner, account=account_in(clients, region), clients=clients,
+            trigger_buckets=recorded_trigger_buckets(spec, status), retain=spec.get("deletionPolicy") == "Retain",
+        )
+        outcome = reconciler.teardown(resources)
+    except AwsError as e:
+        return from_aws_error(e, settings)
+    if outcome.done:
+        return PassResult(conditions.deleting("AWS resources removed"))
+    return PassResult(conditions.deleting(outcome.waiting_on or ""), retry_after=settings.settle_seconds, settling=True)

@@ -1,0 +1,158 @@
+"""The managed AWS resources of one ScarBatchJob, in dependency order.
+
+Creation runs down the list; teardown runs up it, which is AWS's order: the trigger, the
+dispatcher, the job definitions, the queue (disabled, then deleted), the compute environment
+(disabled, then deleted), then roles and log groups. Buckets are never in a teardown list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from scar_operator import naming
+from scar_operator.aws.batch_compute_environment import ComputeEnvironment
+from scar_operator.aws.batch_job_definition import JobDefinition
+from scar_operator.aws.batch_job_queue import JobQueue, SharedJobQueue
+from scar_operator.aws.iam_role import IamRole
+from scar_operator.aws.instance_profile import InstanceProfile
+from scar_operator.aws.lambda_function import FunctionSettings, LambdaFunction
+from scar_operator.aws.log_group import LogGroup
+from scar_operator.aws.s3_bucket import S3Bucket
+from scar_operator.aws.service_linked_role import BatchServiceLinkedRole
+from scar_operator.aws.session import AwsClients
+from scar_operator.batch_desired import (
+    DISPATCHER_HANDLER,
+    DISPATCHER_MEMORY,
+    DISPATCHER_RUNTIME,
+    DISPATCHER_TIMEOUT,
+    BatchPlan,
+    ComputePlan,
+    JobDefinitionPlan,
+    Network,
+    batch_arn,
+)
+from scar_operator.desired import ROLE_POLICY_NAME, Account, NotificationEntry, RolePlan, trust_policy
+from scar_operator.dispatcher_package import dispatcher_zip
+from scar_operator.function_resources import Inventory, trigger
+from scar_operator.reconciler import Resource
+
+ROLE_PURPOSES = ("dispatch", "job", "exec", "instance")
+_ROLE_SERVICES = {"dispatch": "lambda.amazonaws.com", "job": "ecs-tasks.amazonaws.com",
+                  "exec": "ecs-tasks.amazonaws.com", "instance": "ec2.amazonaws.com"}
+
+
+def _role(clients: AwsClients, region: str, owner: naming.Owner, plan: RolePlan, purpose: str) -> IamRole:
+    return IamRole(clients.client("iam", region), plan.name, plan.trust_policy, ROLE_POLICY_NAME, plan.inline_policy,
+                   owner, description=f"{purpose} role of ScarBatchJob {owner.namespace}/{owner.name}")
+
+
+def _named_role(clients: AwsClients, account: Account, owner: naming.Owner, purpose: str) -> IamRole:
+    """A role known by name only, for removing it."""
+    name = naming.batch_role_name(owner, purpose)
+    plan = RolePlan(name, "", trust_policy(_ROLE_SERVICES[purpose]), {})
+    return _role(clients, account.region, owner, plan, purpose)
+
+
+def _instance_profile(clients: AwsClients, account: Account, owner: naming.Owner) -> InstanceProfile:
+    name = naming.batch_role_name(owner, "instance")
+    return InstanceProfile(clients.client("iam", account.region), name, name, owner)
+
+
+def _named_compute(clients: AwsClients, account: Account, owner: naming.Owner) -> ComputeEnvironment:
+    name = naming.batch_name(owner)
+    plan = ComputePlan(name, batch_arn(account, "compute-environment", name), "", 0, (), Network((), ()), None)
+    return ComputeEnvironment(clients.client("batch", account.region), plan, account, owner)
+
+
+def _named_queue(clients: AwsClients, account: Account, owner: naming.Owner) -> JobQueue:
+    name = naming.batch_name(owner)
+    return JobQueue(clients.client("batch", account.region), name,
+                    batch_arn(account, "compute-environment", name), owner)
+
+
+def _dispatcher(clients: AwsClients, account: Account, owner: naming.Owner, name: str, role_arn: str,
+                environment: dict[str, str]) -> LambdaFunction:
+    return LambdaFunction(clients.client("lambda", account.region), FunctionSettings(
+        name=name, image="", role_arn=role_arn, memory=DISPATCHER_MEMORY, timeout=DISPATCHER_TIMEOUT,
+        ephemeral_storage=512, architecture="x86_64", environment=environment,
+        description=f"Dispatcher of ScarBatchJob {owner.namespace}/{owner.name}: one Batch job per S3 object",
+        zip_file=dispatcher_zip(), runtime=DISPATCHER_RUNTIME, handler=DISPATCHER_HANDLER,
+    ), owner)
+
+
+def _triggers(clients: AwsClients, plan_account: Account, owner: naming.Owner, function: str,
+              buckets: dict[str, tuple[NotificationEntry, ...]]) -> tuple[list[Resource], list[Resource]]:
+    permissions: list[Resource] = []
+    notifications: list[Resource] = []
+    for bucket, entries in buckets.items():
+        permission, notification = trigger(clients, plan_account, owner, function, bucket, entries)
+        permissions.append(permission)
+        notifications.append(notification)
+    return permissions, notifications
+
+
+def batch_inventory(plan: BatchPlan, clients: AwsClients, previous_trigger_buckets: Iterable[str]) -> Inventory:
+    account, owner, region = plan.account, plan.owner, plan.account.region
+    batch = clients.client("batch", region)
+    wanted: list[Resource] = [
+        S3Bucket(clients.client("s3", region), b, region, must_be_in_region=b in plan.notifications)
+        for b in plan.buckets
+    ]
+    wanted += [LogGroup(clients.client("logs", region), g, plan.log_retention_days, owner) for g in plan.log_groups]
+    roles = {plan_role.name: plan_role for plan_role in plan.roles}
+    for purpose in ROLE_PURPOSES:
+        role_plan = roles.get(naming.batch_role_name(owner, purpose))
+        if role_plan is not None:
+            wanted.append(_role(clients, region, owner, role_plan, purpose))
+    unwanted: list[Resource] = [
+        _named_role(clients, account, owner, purpose)
+        for purpose in ROLE_PURPOSES if naming.batch_role_name(owner, purpose) not in roles
+    ]
+
+    if plan.compute is not None:
+        if plan.compute.instance_profile is not None:
+            wanted.append(_instance_profile(clients, account, owner))
+        else:
+            unwanted.insert(0, _instance_profile(clients, account, owner))
+        service_role = BatchServiceLinkedRole(clients.client("iam", region))
+        wanted.append(service_role)
+        wanted.append(ComputeEnvironment(batch, plan.compute, account, owner, service_role))
+        wanted.append(JobQueue(batch, plan.queue_name, plan.compute.arn, owner))
+    else:
+        # A shared queue: what this object managed before (if anything) goes, queue before compute.
+        unwanted = [_instance_profile(clients, account, owner), *unwanted,
+                    _named_compute(clients, account, owner), _named_queue(clients, account, owner)]
+        wanted.append(SharedJobQueue(batch, plan.queue_arn))
+    wanted.append(JobDefinition(batch, plan.job_definition, owner))
+    d = plan.dispatcher
+    wanted.append(_dispatcher(clients, account, owner, d.name, d.role_arn, d.environment))
+    # The invoke permission must exist before S3 accepts a notification that targets the dispatcher.
+    permissions, notifications = _triggers(clients, account, owner, d.name, dict(plan.notifications))
+    wanted += permissions + notifications
+
+    stale: dict[str, tuple[NotificationEntry, ...]] = {
+        b: () for b in dict.fromkeys(previous_trigger_buckets) if b not in plan.notifications
+    }
+    stale_permissions, stale_notifications = _triggers(clients, account, owner, d.name, stale)
+    return Inventory(wanted=wanted, unwanted=[*unwanted, *stale_permissions, *stale_notifications])
+
+
+def batch_teardown_inventory(*, owner: naming.Owner, account: Account, clients: AwsClients,
+                             trigger_buckets: Iterable[str], retain: bool) -> list[Resource]:
+    """Everything this object may own, by deterministic names, in creation order (teardown reverses it)."""
+    region = account.region
+    resources: list[Resource] = []
+    if not retain:
+        dispatcher = naming.dispatcher_name(owner)
+        resources += [LogGroup(clients.client("logs", region), g, 30, owner)
+                      for g in (naming.log_group_name(dispatcher), naming.batch_log_group_name(owner))]
+        resources += [_named_role(clients, account, owner, purpose) for purpose in ROLE_PURPOSES]
+        resources.append(_instance_profile(clients, account, owner))
+        resources.append(_named_compute(clients, account, owner))
+        resources.append(_named_queue(clients, account, owner))
+        resources.append(JobDefinition(clients.client("batch", region),
+                                       JobDefinitionPlan(naming.batch_name(owner), {}), owner))
+        resources.append(_dispatcher(clients, account, owner, dispatcher, "", {}))
+    permissions, notifications = _triggers(clients, account, owner, naming.dispatcher_name(owner),
+                                           {b: () for b in dict.fromkeys(trigger_buckets)})
+    return resources + permissions + notifications

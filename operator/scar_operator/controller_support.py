@@ -1,0 +1,43 @@
+"""What both kinds' controllers need: the account they act in, and where teardown looks."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from scar_operator.aws.session import AwsClients
+from scar_operator.desired import Account
+from scar_operator.models import SpecError
+
+_REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-[0-9]$")
+
+
+def account_in(clients: AwsClients, region: str) -> Account:
+    return Account(id=clients.account_id(region), region=region, partition=clients.partition(region))
+
+
+def teardown_region(spec: Mapping[str, Any], status: Mapping[str, Any], clients: AwsClients) -> str:
+    """Where the AWS side was made: the status says; else the spec, if it is a region at all."""
+    spec_region = spec.get("region")
+    recorded = status.get("region")
+    if isinstance(recorded, str) and recorded:
+        return recorded
+    if isinstance(spec_region, str) and _REGION.match(spec_region):
+        return spec_region
+    return clients.default_region
+
+
+def recorded_trigger_buckets(spec: Mapping[str, Any], status: Mapping[str, Any]) -> list[str]:
+    """Buckets that may carry this object's notification entries: the status's, and the spec's inputs."""
+    spec_buckets = [i.get("bucket") for i in spec.get("input") or [] if isinstance(i, Mapping)]
+    return [b for b in dict.fromkeys([*(status.get("triggerBuckets") or []), *spec_buckets]) if isinstance(b, str)]
+
+
+def check_region_unchanged(region: str, status: Mapping[str, Any]) -> None:
+    created_region = status.get("region")
+    if created_region and created_region != region:
+        raise SpecError(
+            f"spec.region: immutable once the AWS side exists (it is in {created_region}); "
+            f"create a new object for another region"
+        )
