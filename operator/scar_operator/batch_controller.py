@@ -7,6 +7,7 @@ from typing import Any
 
 from scar_operator import conditions, naming, reconciler
 from scar_operator.aws.batch_job_definition import JobDefinition
+from scar_operator.aws.batch_job_queue import shared_queue_platform
 from scar_operator.aws.errors import AwsError
 from scar_operator.aws.network import resolve_network
 from scar_operator.aws.session import AwsClients
@@ -81,7 +82,9 @@ def reconcile(
     try:
         # Reads only: the plan must be complete (and valid) before anything is written.
         account = account_in(clients, region)
-        plan = plan_batch_job(parsed, owner, account, _network(parsed, clients, region))
+        platform = (shared_queue_platform(clients.client("batch", region), parsed.job_queue)
+                    if parsed.job_queue else None)
+        plan = plan_batch_job(parsed, owner, account, _network(parsed, clients, region), platform)
     except SpecError as e:
         return from_spec_error(e)
     except AwsError as e:

@@ -16,7 +16,7 @@ from typing import Any
 from lambda_supervisor.batch import TIMEOUT_ENV
 from lambda_supervisor.config import CONFIG_ENV, BatchTarget, SupervisorConfig
 from scar_operator import naming
-from scar_operator.batch_models import ScarBatchJobSpec
+from scar_operator.batch_models import ScarBatchJobSpec, check_fargate_resources
 from scar_operator.desired import (
     ROLE_PATH,
     Account,
@@ -204,7 +204,7 @@ def _roles(spec: ScarBatchJobSpec, owner: naming.Owner, account: Account, queue_
 
 
 def _job_definition(spec: ScarBatchJobSpec, name: str, job_role: str, execution_role: str, log_group: str,
-                    region: str) -> JobDefinitionPlan:
+                    region: str, fargate: bool) -> JobDefinitionPlan:
     timeout_base = spec.timeout or _NO_TIMEOUT_THRESHOLD_BASE
     variables = {**spec.environment, CONFIG_ENV: supervisor_config(spec, timeout_base).to_json()}
     if spec.timeout:
@@ -223,13 +223,13 @@ def _job_definition(spec: ScarBatchJobSpec, name: str, job_role: str, execution_
         "logConfiguration": {"logDriver": "awslogs", "options": {
             "awslogs-group": log_group, "awslogs-region": region, "awslogs-stream-prefix": "scar"}},
     }
-    if spec.on_fargate:
+    if fargate:
         # A task in a public subnet needs a public IP to pull its image; Fargate picks the platform.
         container["networkConfiguration"] = {"assignPublicIp": "ENABLED"}
         container["fargatePlatformConfiguration"] = {"platformVersion": "LATEST"}
     properties: dict[str, Any] = {
         "type": "container",
-        "platformCapabilities": ["FARGATE" if spec.on_fargate else "EC2"],
+        "platformCapabilities": ["FARGATE" if fargate else "EC2"],
         "containerProperties": container,
         "retryStrategy": {"attempts": spec.retries},
         "propagateTags": True,
@@ -245,12 +245,21 @@ def _job_definition(spec: ScarBatchJobSpec, name: str, job_role: str, execution_
     return JobDefinitionPlan(name, properties)
 
 
-def plan_batch_job(spec: ScarBatchJobSpec, owner: naming.Owner, account: Account, network: Network | None) -> BatchPlan:
+def plan_batch_job(spec: ScarBatchJobSpec, owner: naming.Owner, account: Account, network: Network | None,
+                   shared_queue_platform: str | None = None) -> BatchPlan:
+    """`network` for a managed compute environment; `shared_queue_platform` (FARGATE/EC2) for a shared queue."""
     base = naming.batch_name(owner)
     if spec.job_queue is not None:
         queue_name, queue_arn = queue_reference(spec.job_queue, account)
         compute = None
+        fargate = shared_queue_platform == "FARGATE"
+        if fargate:
+            try:
+                check_fargate_resources(spec.resources, "the shared queue's Fargate")
+            except ValueError as e:
+                raise SpecError(f"spec.{e}") from None
     else:
+        fargate = spec.on_fargate
         queue_name, queue_arn = base, batch_arn(account, "job-queue", base)
         c = spec.compute_or_default
         if network is None:
@@ -266,7 +275,7 @@ def plan_batch_job(spec: ScarBatchJobSpec, owner: naming.Owner, account: Account
     roles = _roles(spec, owner, account, queue_arn, base, dispatcher_log_group, job_log_group)
     job_role = spec.job_role_arn or roles["job"].arn
     execution_role = spec.execution_role_arn or roles["exec"].arn
-    job_definition = _job_definition(spec, base, job_role, execution_role, job_log_group, account.region)
+    job_definition = _job_definition(spec, base, job_role, execution_role, job_log_group, account.region, fargate)
 
     dispatcher_arn = f"arn:{account.partition}:lambda:{account.region}:{account.id}:function:{dispatcher_name}"
     # The dispatcher names the definition without a revision: Batch then runs the latest ACTIVE one,

@@ -108,6 +108,19 @@ class Compute(_Model):
         return self
 
 
+def check_fargate_resources(r: JobResources, platform: str) -> None:
+    """Fargate's own offer: no GPUs, and only some vCPU / memory pairs."""
+    if r.gpus:
+        raise ValueError(f"resources.gpus: {platform} offers no GPUs; use EC2 or SPOT")
+    if r.vcpus not in FARGATE_MEMORY:
+        raise ValueError(f"resources.vcpus: Fargate offers {sorted(FARGATE_MEMORY)} vCPUs, not {r.vcpus:g}")
+    offered = FARGATE_MEMORY[r.vcpus]
+    if r.memory not in offered:
+        step = offered[1] - offered[0] if len(offered) > 1 else offered[0]
+        raise ValueError(f"resources.memory: Fargate offers {offered[0]}..{offered[-1]} MiB in steps of {step} "
+                         f"with {r.vcpus:g} vCPU, not {r.memory}")
+
+
 class ScarBatchJobSpec(_DataContract):
     """Each S3 upload to an input becomes one AWS Batch job that runs the image with the supervisor."""
 
@@ -157,21 +170,10 @@ class ScarBatchJobSpec(_DataContract):
         for name in self.environment:
             if name.startswith("AWS_BATCH") or name in BATCH_RESERVED_VARIABLES:
                 raise ValueError(f"environment: variable name {name!r} is reserved by AWS Batch or the supervisor")
-        r = self.resources
         if self.on_fargate:
-            if r.gpus:
-                raise ValueError(f"resources.gpus: {self.compute_or_default.type} offers no GPUs; use EC2 or SPOT")
-            if r.vcpus not in FARGATE_MEMORY:
-                raise ValueError(f"resources.vcpus: Fargate offers {sorted(FARGATE_MEMORY)} vCPUs, not {r.vcpus:g}")
-            if r.memory not in FARGATE_MEMORY[r.vcpus]:
-                offered = FARGATE_MEMORY[r.vcpus]
-                raise ValueError(
-                    f"resources.memory: Fargate offers {offered[0]}..{offered[-1]} MiB in steps of "
-                    f"{offered[1] - offered[0] if len(offered) > 1 else offered[0]} with {r.vcpus:g} vCPU, "
-                    f"not {r.memory}"
-                )
-        elif r.vcpus != int(r.vcpus):
-            raise ValueError(f"resources.vcpus: EC2 jobs take whole vCPUs, not {r.vcpus:g}")
+            check_fargate_resources(self.resources, self.compute_or_default.type)
+        elif self.resources.vcpus != int(self.resources.vcpus):
+            raise ValueError(f"resources.vcpus: EC2 jobs take whole vCPUs, not {self.resources.vcpus:g}")
         return self
 
 

@@ -91,7 +91,7 @@ class _Operations:
         if target:
             return str(target.rsplit(".", 1)[-1])
         self._load(service)
-        if self._protocols[service] == "query":
+        if self._protocols[service] in ("query", "ec2"):
             form = urllib.parse.parse_qs(body.decode(errors="replace"))
             return form.get("Action", ["Unknown"])[0]
         params = urllib.parse.parse_qs(query, keep_blank_values=True)

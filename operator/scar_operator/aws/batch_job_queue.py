@@ -101,3 +101,20 @@ class SharedJobQueue:
 
     def delete(self) -> str | None:
         return None
+
+
+def shared_queue_platform(batch: Any, reference: str) -> str:
+    """FARGATE or EC2: what the shared queue's compute environments run, so the job definition fits them."""
+    found = call("DescribeJobQueues", lambda: batch.describe_job_queues(jobQueues=[reference]))
+    queues = [q for q in found.get("jobQueues", []) if q.get("status") != "DELETED"]
+    if not queues:
+        raise AwsError(ErrorKind.TERMINAL, "JobQueueNotFound",
+                       f"spec.jobQueue: there is no job queue {reference!r} in this account and region",
+                       "DescribeJobQueues")
+    arns = [e["computeEnvironment"] for e in queues[0].get("computeEnvironmentOrder", [])]
+    if not arns:
+        return "EC2"
+    environments = call("DescribeComputeEnvironments",
+                        lambda: batch.describe_compute_environments(computeEnvironments=arns))
+    types = {(e.get("computeResources") or {}).get("type", "EC2") for e in environments.get("computeEnvironments", [])}
+    return "FARGATE" if types and types <= {"FARGATE", "FARGATE_SPOT"} else "EC2"
