@@ -1,4 +1,4 @@
-"""`scar-operator`: run the operator, or write the CRDs."""
+"""`scar-operator`: run the operator, write the CRDs, or run the seed video pipeline on one machine."""
 
 from __future__ import annotations
 
@@ -41,6 +41,18 @@ def _crds(args: argparse.Namespace) -> int:
     return 0
 
 
+def _demo(args: argparse.Namespace) -> int:
+    try:
+        from scar_operator.demo import run_demo
+    except ImportError as e:
+        print(f"scar-operator demo needs the emulators and the detector: pip install 'scar-operator[local,demo]' ({e})",
+              file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request log
+    return run_demo(Path(args.output), video_seconds=args.seconds, workdir=Path(args.workdir) if args.workdir else None)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="scar-operator", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -59,6 +71,12 @@ def build_parser() -> argparse.ArgumentParser:
     crds = commands.add_parser("crds", help="write the CustomResourceDefinitions generated from the models")
     crds.add_argument("-o", "--output", default="crds")
     crds.set_defaults(handler=_crds)
+
+    demo = commands.add_parser("demo", help="SCAR's video pipeline end to end on emulated AWS and an emulated cluster")
+    demo.add_argument("-o", "--output", default="scar-demo-output", help="where the analysed frames are downloaded")
+    demo.add_argument("--seconds", type=int, default=5, help="length of the sample video (one frame per second)")
+    demo.add_argument("--workdir", default=None, help="keep the operator log, kubeconfig and video here")
+    demo.set_defaults(handler=_demo)
     return parser
 
 

@@ -3,16 +3,31 @@
 PutBucketNotificationConfiguration replaces the bucket's whole configuration, so every write
 reads it first, replaces only the entries whose ids carry this owner's prefix, and keeps
 everyone else's entries (topics, queues, other functions, EventBridge) as they were.
+
+S3 offers no conditional write here, so two writers of one bucket can undo each other. Within
+this operator, writes to a bucket are serialised (two objects torn down at once on the same
+bucket once left an entry behind); between separate operator installations sharing a bucket the
+race remains, and the periodic re-check restores the entries of live objects.
 """
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Any
 
 from scar_operator.aws.errors import AwsError, ErrorKind, call, call_or_none
 from scar_operator.desired import NotificationEntry, canonical
 from scar_operator.reconciler import Observation
+
+_bucket_locks: dict[str, threading.Lock] = {}
+_bucket_locks_guard = threading.Lock()
+
+
+def _bucket_lock(bucket: str) -> threading.Lock:
+    with _bucket_locks_guard:
+        return _bucket_locks.setdefault(bucket, threading.Lock())
+
 
 _SECTIONS = ("TopicConfigurations", "QueueConfigurations", "LambdaFunctionConfigurations")
 
@@ -61,6 +76,10 @@ class BucketNotifications:
         return self._write(())
 
     def _write(self, entries: tuple[NotificationEntry, ...]) -> str | None:
+        with _bucket_lock(self.bucket):
+            return self._read_modify_write(entries)
+
+    def _read_modify_write(self, entries: tuple[NotificationEntry, ...]) -> str | None:
         configuration = self._read()
         if configuration is None:
             if not entries:

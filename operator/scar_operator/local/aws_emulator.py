@@ -1,8 +1,8 @@
 """The embedded AWS: a moto server on loopback, for the tests and the demo.
 
 Two things are set on top of plain moto, both to make it behave like AWS where it matters here:
-- nothing runs in Docker (there is none): moto records Lambda invocations and Batch jobs and the
-  local runtime runs them on the host;
+- nothing runs in Docker (there is none): moto records Lambda invocations and Batch jobs, S3
+  notifications invoke nothing, and the local runtime runs all of it on the host;
 - AWS Batch is as strict as AWS about order and updates: a job queue must be DISABLED before it is
   deleted, a compute environment DISABLED and no longer used by any queue, and an update of a
   compute environment's resources takes effect (moto ignores it, which would hide drift forever).
@@ -20,6 +20,7 @@ from typing import Any
 
 from moto.batch import models as batch_models
 from moto.batch.exceptions import ClientException
+from moto.s3 import notifications as s3_notifications
 from moto.server import ThreadedMotoServer
 
 _patch_lock = threading.Lock()
@@ -31,8 +32,8 @@ class EmbeddedAws:
     url: str
 
 
-def _strict_batch() -> None:
-    """Patch moto's Batch backend once per process with AWS's ordering rules."""
+def _teach_moto() -> None:
+    """Patch moto once per process: AWS Batch's ordering rules, and no Docker behind S3 notifications."""
     global _patched
     with _patch_lock:
         if _patched:
@@ -71,6 +72,9 @@ def _strict_batch() -> None:
                 environment.compute_resources = {**environment.compute_resources, **compute_resources}
             return result
 
+        # An S3 notification would make moto start a container for the function (and fail, loudly).
+        s3_notifications._invoke_awslambda = lambda *args, **kwargs: None
+
         backend.delete_job_queue = delete_job_queue
         backend.delete_compute_environment = delete_compute_environment
         backend.update_compute_environment = update_compute_environment
@@ -87,7 +91,7 @@ def _run_nothing_in_docker(url: str) -> None:
 
 @contextlib.contextmanager
 def embedded_aws() -> Iterator[EmbeddedAws]:
-    _strict_batch()
+    _teach_moto()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()

@@ -1,0 +1,62 @@
+"""The operator as it really runs: `python -m scar_operator run` in its own process, under kopf."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+
+class OperatorProcess:
+    def __init__(self, *, kubeconfig: Path, namespace: str, aws_env: dict[str, str], log_path: Path,
+                 extra_env: dict[str, str] | None = None) -> None:
+        self.log_path = log_path
+        self._args = [sys.executable, "-m", "scar_operator", "run", "--standalone", "--namespace", namespace]
+        self._env = {
+            **os.environ,
+            **aws_env,
+            "KUBECONFIG": str(kubeconfig),
+            # Short intervals so that drift and retries show within a test's (or a demo's) patience.
+            "SCAR_RESYNC_SECONDS": "2",
+            "SCAR_SETTLE_SECONDS": "0.5",
+            "SCAR_RETRY_SECONDS": "1",
+            **(extra_env or {}),
+        }
+        self._process: subprocess.Popen[bytes] | None = None
+        self.starts = 0
+
+    def start(self) -> OperatorProcess:
+        self.starts += 1
+        log = self.log_path.open("ab")
+        log.write(f"\n===== operator start #{self.starts} =====\n".encode())
+        log.flush()
+        self._process = subprocess.Popen(self._args, env=self._env, stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL: no cleanup, no graceful exit, as when a node dies mid-reconcile."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.send_signal(signal.SIGKILL)
+            self._process.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.send_signal(signal.SIGTERM)
+            try:
+                self._process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def restart(self) -> None:
+        self.kill()
+        self.start()
+
+    @property
+    def alive(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def logs(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
