@@ -1,0 +1,18 @@
+# The operator image: kopf, boto3 and the operator; no emulators, no test tools.
+#   docker build -t ghcr.io/scar-operator/scar-operator:0.1.0 .
+FROM python:3.11.14-slim-bookworm AS build
+WORKDIR /src
+COPY pyproject.toml README.md constraints.txt ./
+COPY operator/ operator/
+COPY lambda_supervisor/ lambda_supervisor/
+RUN pip install --no-cache-dir --prefix=/install -c constraints.txt .
+
+FROM python:3.11.14-slim-bookworm
+COPY --from=build /install /usr/local
+RUN useradd --uid 10001 --user-group --no-create-home --shell /usr/sbin/nologin scar
+USER 10001:10001
+ENV PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1
+EXPOSE 8080
+HEALTHCHECK NONE
+ENTRYPOINT ["scar-operator", "run"]
+CMD ["--all-namespaces", "--liveness=http://0.0.0.0:8080/healthz"]
