@@ -60,7 +60,8 @@ class _Operations:
 
     def __init__(self) -> None:
         self._session = botocore.session.get_session()
-        self._routes: dict[str, list[tuple[str, re.Pattern[str], int, str]]] = {}
+        # (method, path pattern, literal length, "Name?literal-query", required query keys, required headers)
+        self._routes: dict[str, list[tuple[str, re.Pattern[str], int, str, set[str], set[str]]]] = {}
         self._protocols: dict[str, str] = {}
 
     def protocol(self, service: str) -> str:
@@ -83,7 +84,16 @@ class _Operations:
             pattern = re.sub(r"\\\{[^}]+\\\+\\\}", ".+", re.escape(path))
             pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", pattern)
             literal = len(re.sub(r"\{[^}]+\}", "", path)) + (100 if query else 0)
-            routes.append((http.get("method", "POST"), re.compile(f"^{pattern}$"), literal, name + "?" + query))
+            in_query, in_headers = set(), set()
+            shape = operation.input_shape
+            for member in (shape.required_members if shape is not None else []):
+                serialization = shape.members[member].serialization
+                if serialization.get("location") == "querystring":
+                    in_query.add(serialization.get("name", member))
+                elif serialization.get("location") == "header":
+                    in_headers.add(serialization.get("name", member).lower())
+            routes.append((http.get("method", "POST"), re.compile(f"^{pattern}$"), literal, name + "?" + query,
+                           in_query, in_headers))
         self._routes[service] = routes
 
     def name(self, service: str, method: str, path: str, query: str, headers: Any, body: bytes) -> str:
@@ -96,14 +106,20 @@ class _Operations:
             return form.get("Action", ["Unknown"])[0]
         params = urllib.parse.parse_qs(query, keep_blank_values=True)
         best: tuple[int, str] | None = None
-        for route_method, pattern, literal, name_query in self._routes[service]:
+        sent_headers = {k.lower() for k in headers}
+        for route_method, pattern, literal, name_query, in_query, in_headers in self._routes[service]:
             name, _, required = name_query.partition("?")
             if route_method != method or not pattern.match(urllib.parse.unquote(path)):
                 continue
             if required and not all(q.split("=")[0] in params for q in required.split("&")):
                 continue
-            if best is None or literal > best[0]:
-                best = (literal, name)
+            # Operations that share a URL differ by their required query parameters and headers
+            # (UploadPart: partNumber and uploadId; CopyObject: x-amz-copy-source).
+            if not in_query <= set(params) or not in_headers <= sent_headers:
+                continue
+            score = literal + 10 * (len(in_query) + len(in_headers))
+            if best is None or score > best[0]:
+                best = (score, name)
         return best[1] if best else f"{method} {path}"
 
 

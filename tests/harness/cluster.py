@@ -26,7 +26,7 @@ class Cluster:
         self.extensions = client.ApiextensionsV1Api(self.api)
 
     def install_crds(self) -> None:
-        for path in sorted((REPO / "crds").glob("*.yaml")):
+        for path in sorted((REPO / "crds").glob("scar.dev_*.yaml")):
             crd = yaml.safe_load(path.read_text())
             try:
                 self.extensions.create_custom_resource_definition(crd)

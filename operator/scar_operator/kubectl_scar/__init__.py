@@ -1,0 +1,1 @@
+"""`kubectl scar`: SCAR's data commands (put, ls, get, logs, invoke) and `convert`, by function name."""

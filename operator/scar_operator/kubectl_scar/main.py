@@ -1,0 +1,162 @@
+"""`kubectl scar` (the `kubectl-scar` console script): SCAR's everyday commands, by function name.
+
+    kubectl scar put NAME FILE...       upload to the function's input
+    kubectl scar ls NAME [--json]       the outputs, by request id
+    kubectl scar get NAME [-o DIR]      download the outputs
+    kubectl scar logs NAME [--follow]   the function's (or the Batch jobs') logs
+    kubectl scar invoke NAME FILE       run the function on one file now
+    kubectl scar convert -f SCAR.yaml   a SCAR definition as manifests
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+from pathlib import Path
+from typing import Any
+
+from scar_operator.kubectl_scar.errors import EXIT_ERROR, UserError
+from scar_operator.kubectl_scar.targets import Location, Target, find, load_kube
+
+
+def _aws(service: str, target: Target) -> Any:
+    import boto3
+
+    # A session of its own: boto3's default one caches credentials for the life of the process.
+    session: Any = boto3.Session(region_name=target.region) if target.region else boto3.Session()
+    return session.client(service)
+
+
+def _target(args: argparse.Namespace) -> Target:
+    api, namespace = load_kube(args.context)
+    return find(api, args.namespace or namespace, args.name)
+
+
+def _scar_location(value: str) -> Location:
+    """SCAR's `-b bucket/folder`."""
+    bucket, _, prefix = value.strip("/").partition("/")
+    return Location(bucket, f"{prefix}/" if prefix else "")
+
+
+def _put(args: argparse.Namespace) -> int:
+    from scar_operator.kubectl_scar.data import put
+
+    target = _target(args)
+    location = _scar_location(args.bucket) if args.bucket else target.first_input()
+    files = [Path(p) for p in [*args.files, *([args.path] if args.path else [])]]
+    if not files:
+        raise UserError("put: name at least one FILE (or -p PATH)")
+    for uri in put(_aws("s3", target), location, files):
+        print(uri)
+    return 0
+
+
+def _ls(args: argparse.Namespace) -> int:
+    from scar_operator.kubectl_scar.data import listing, print_listing
+
+    target = _target(args)
+    outputs = [_scar_location(args.bucket)] if args.bucket else target.outputs_or_fail()
+    print_listing(listing(_aws("s3", target), outputs, target.layout, args.request_id), args.json)
+    return 0
+
+
+def _get(args: argparse.Namespace) -> int:
+    from scar_operator.kubectl_scar.data import get
+
+    target = _target(args)
+    outputs = [_scar_location(args.bucket)] if args.bucket else target.outputs_or_fail()
+    directory = Path(args.output or args.path or ".")
+    written = get(_aws("s3", target), outputs, target.layout, directory, args.request_id)
+    print(f"{len(written)} files in {directory}", file=sys.stderr)
+    return 0
+
+
+def _logs(args: argparse.Namespace) -> int:
+    from scar_operator.kubectl_scar.logs import print_logs
+
+    target = _target(args)
+    with contextlib.suppress(KeyboardInterrupt):  # --follow ends with Ctrl-C
+        print_logs(_aws("logs", target), target, args.request_id, args.follow)
+    return 0
+
+
+def _invoke(args: argparse.Namespace) -> int:
+    from scar_operator.kubectl_scar.invoke import invoke
+
+    target = _target(args)
+    return invoke(_aws("s3", target), _aws("lambda", target), target, Path(args.file))
+
+
+def _convert(args: argparse.Namespace) -> int:
+    from scar_operator.kubectl_scar.convert import convert, render, spec_problems
+
+    conversion = convert(Path(args.file))
+    sys.stdout.write(render(conversion))
+    for note in [*conversion.dropped, *spec_problems(conversion)]:
+        print(f"kubectl scar convert: not carried over: {note}", file=sys.stderr)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kubectl scar", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def command(name: str, handler: Any, help_text: str, needs_name: bool = True) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text)
+        if needs_name:
+            sub.add_argument("name", help="the ScarFunction or ScarBatchJob")
+            sub.add_argument("-n", "--namespace", help="default: the context's namespace")
+            sub.add_argument("--context", help="kubeconfig context; default: the current one")
+        sub.set_defaults(handler=handler)
+        return sub
+
+    put = command("put", _put, "upload files (or a directory) to the function's input")
+    put.add_argument("files", nargs="*")
+    put.add_argument("-p", "--path", help="SCAR-style: the file to upload")
+    put.add_argument("-b", "--bucket", help="SCAR-style bucket/folder instead of the function's input")
+
+    ls = command("ls", _ls, "list the outputs, grouped by request id")
+    ls.add_argument("--json", action="store_true")
+    ls.add_argument("--request-id")
+    ls.add_argument("-b", "--bucket", help="SCAR-style bucket/folder instead of the function's outputs")
+
+    get = command("get", _get, "download the outputs, keeping their folders")
+    get.add_argument("-o", "--output", help="directory (default: the current one)")
+    get.add_argument("-p", "--path", help="SCAR-style: the directory")
+    get.add_argument("--request-id")
+    get.add_argument("-b", "--bucket", help="SCAR-style bucket/folder instead of the function's outputs")
+
+    logs = command("logs", _logs, "the function's CloudWatch logs (a ScarBatchJob's: its jobs')")
+    logs.add_argument("--request-id")
+    logs.add_argument("-f", "--follow", action="store_true")
+
+    inv = command("invoke", _invoke, "upload one file and run the function on it now")
+    inv.add_argument("file")
+
+    conv = command("convert", _convert, "print a SCAR definition as ScarFunction / ScarBatchJob manifests",
+                   needs_name=False)
+    conv.add_argument("-f", "--file", required=True)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        result: int = args.handler(args)
+        return result
+    except UserError as e:
+        print(f"kubectl scar: {e}", file=sys.stderr)
+        return EXIT_ERROR
+    except BrokenPipeError:
+        return EXIT_ERROR
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
