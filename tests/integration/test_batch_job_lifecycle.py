@@ -8,15 +8,14 @@ import hashlib
 import io
 import json
 import zipfile
-from pathlib import Path
 from typing import Any
 
 from scar_operator.dispatcher_package import dispatcher_zip
+from scar_operator.local.runtime import LocalRuntime
 
 from lambda_supervisor.events import s3_event
 from tests.harness.aws import EmulatedAws
 from tests.harness.cluster import Cluster
-from tests.harness.deployed_lambda import invoke_zip_function
 from tests.harness.operator_process import OperatorProcess
 from tests.harness.scar import BATCH_JOBS, SPLIT_IMAGE, batch_job_manifest, wait_gone, wait_ready
 
@@ -176,7 +175,7 @@ def test_delete_tears_down_in_the_order_aws_requires_and_keeps_the_bucket(
 
 
 def test_an_upload_makes_the_dispatcher_submit_exactly_one_job_with_that_objects_event(
-    cluster: Cluster, aws: EmulatedAws, namespace: str, operator: OperatorProcess, tmp_path: Path,
+    cluster: Cluster, aws: EmulatedAws, namespace: str, operator: OperatorProcess,
 ) -> None:
     cluster.apply(BATCH_JOBS, namespace, batch_job_manifest("jobs"))
     status = wait_ready(cluster, namespace, "jobs", BATCH_JOBS)["status"]
@@ -184,8 +183,11 @@ def test_an_upload_makes_the_dispatcher_submit_exactly_one_job_with_that_objects
     event = s3_event(BUCKET, "videos/seq 1.avi", 4)
 
     # The dispatcher as deployed: the zip the operator uploaded, run with the function's environment.
-    result = invoke_zip_function(aws.client("lambda"), status["dispatcherFunctionName"], dispatcher_zip(), event,
-                                 aws.operator_env(), tmp_path)
+    runtime = LocalRuntime(aws_env=aws.operator_env())
+    run = runtime.invoke(status["dispatcherFunctionName"], event)
+    runtime.stop()
+    assert run.succeeded, run.detail
+    result = run.result
 
     batch = aws.client("batch")
     [summary] = batch.list_jobs(jobQueue=status["jobQueueArn"], filters=[{"name": "JOB_NAME", "values": ["*"]}])[

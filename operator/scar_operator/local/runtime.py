@@ -18,6 +18,7 @@ import io
 import json
 import logging
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -107,8 +108,10 @@ class LocalRuntime:
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=10)
+        if self._thread.is_alive():
+            self._thread.join(timeout=10)
         self._pool.shutdown(wait=True)
+        shutil.rmtree(self._workdir, ignore_errors=True)
 
     def idle(self) -> bool:
         """No invocation or job is running or queued."""
@@ -161,9 +164,15 @@ class LocalRuntime:
     # --- Lambda ---
 
     def _invoke(self, function_arn: str, bucket: str, key: str, size: int) -> None:
-        config = self._lambda.get_function(FunctionName=function_arn)["Configuration"]
-        event = s3_event(bucket, key, size)
-        request_id = str(uuid.uuid4())
+        run = self.invoke(function_arn, s3_event(bucket, key, size))
+        self._record(run)
+        for job in run.result.get("jobs", []) if run.succeeded else []:
+            self._submit(self._run_job, job["jobId"])
+
+    def invoke(self, function: str, event: Mapping[str, Any], request_id: str | None = None) -> Run:
+        """One Lambda-like invocation of `function` (name or ARN) with `event`; nothing else follows from it."""
+        config = self._lambda.get_function(FunctionName=function)["Configuration"]
+        request_id = request_id or str(uuid.uuid4())
         env = {**self._aws_env, **(config.get("Environment") or {}).get("Variables", {}), "PATH": self._path,
                "AWS_LAMBDA_FUNCTION_NAME": config["FunctionName"]}
         started = time.monotonic()
@@ -180,12 +189,11 @@ class LocalRuntime:
                                   timeout=float(config["Timeout"]) + 30, check=False, cwd=self._workdir)
         result = json.loads(result_file.read_text()) if result_file.exists() else {}
         result_file.unlink(missing_ok=True)
-        self._record(Run("lambda", config["FunctionName"], f"s3://{bucket}/{key}", request_id,
-                         finished.returncode == 0, time.monotonic() - started,
-                         finished.stderr.strip()[-2000:] if finished.returncode else "", result))
-        if config.get("PackageType") == "Zip" and finished.returncode == 0:
-            for job in result.get("jobs", []):
-                self._submit(self._run_job, job["jobId"])
+        records = event.get("Records") or [{}]
+        s3 = records[0].get("s3") or {}
+        source = f"s3://{(s3.get('bucket') or {}).get('name', '?')}/{(s3.get('object') or {}).get('key', '?')}"
+        return Run("lambda", config["FunctionName"], source, request_id, finished.returncode == 0,
+                   time.monotonic() - started, finished.stderr.strip()[-2000:] if finished.returncode else "", result)
 
     def _zip_code(self, config: Mapping[str, Any]) -> Path:
         """The dispatcher's code, proven to be what Lambda holds by its CodeSha256.
