@@ -112,16 +112,28 @@ class StrictKubernetesEmulator(kmock.KubernetesEmulator):
                 await self._namespace_events.wait()
 
     async def _handle(self, request: rendering.Request) -> Any:
-        resource = request.resource
-        if resource is not None and resource.group == "apiextensions.k8s.io":
-            if request.action == enums.action.CREATE:
-                self._register(request.data)
-        elif resource is not None and resource in self._schemas:
-            if request.action == enums.action.CREATE:
-                request = self._with_data(request, self._admit_create(request))
-            elif request.action == enums.action.UPDATE and request.name is not None:
-                request = self._with_data(request, self._admit_patch(request))
-        return await super()._handle(request)
+        try:
+            resource = request.resource
+            if resource is not None and resource.group == "apiextensions.k8s.io":
+                if request.action == enums.action.CREATE:
+                    self._register(request.data)
+            elif resource is not None and resource in self._schemas:
+                if request.action == enums.action.CREATE:
+                    request = self._with_data(request, self._admit_create(request))
+                elif request.action == enums.action.UPDATE and request.name is not None:
+                    request = self._with_data(request, self._admit_patch(request))
+            return await super()._handle(request)
+        finally:
+            self._forget(request)
+
+    def _forget(self, request: rendering.Request) -> None:
+        # kmock logs every request for assertions, and matching a new one walks the whole log
+        # (`request in view`), so a long session slows down quadratically: a full test run spent
+        # most of its CPU there. Nothing asserts on this emulator's log; keep the requests in
+        # flight (open watch streams) only.
+        self._requests[:] = [r for r in self._requests if r is not request]
+        for payload in self._payloads:
+            payload._requests[:] = [r for r in payload._requests if r is not request]
 
     def _with_data(self, request: rendering.Request, data: Any) -> rendering.Request:
         # kmock matches its reactions to the request it logged, by identity: swap the logged one too.
