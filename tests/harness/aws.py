@@ -28,7 +28,7 @@ class EmulatedAws:
 
     def client(self, service: str) -> Any:
         """A client for the test's own look-ups, straight to moto (not recorded by the proxy)."""
-        return boto3.client(
+        return boto3.client(  # type: ignore[call-overload]  # the service is named at run time
             service,
             endpoint_url=self.moto_url,
             region_name=REGION,

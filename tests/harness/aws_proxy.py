@@ -86,8 +86,9 @@ class _Operations:
             literal = len(re.sub(r"\{[^}]+\}", "", path)) + (100 if query else 0)
             in_query, in_headers = set(), set()
             shape = operation.input_shape
+            members = shape.members if shape is not None else {}
             for member in (shape.required_members if shape is not None else []):
-                serialization = shape.members[member].serialization
+                serialization = members[member].serialization
                 if serialization.get("location") == "querystring":
                     in_query.add(serialization.get("name", member))
                 elif serialization.get("location") == "header":

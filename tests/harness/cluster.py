@@ -20,9 +20,10 @@ class Cluster:
     def __init__(self, kubeconfig: Path, emulated: bool) -> None:
         self.kubeconfig = kubeconfig
         self.emulated = emulated
-        self.api = config.new_client_from_config(str(kubeconfig))
-        self.custom = client.CustomObjectsApi(self.api)
-        self.core = client.CoreV1Api(self.api)
+        self.api = config.new_client_from_config(str(kubeconfig))  # type: ignore[no-untyped-call]
+        # The generated client declares `object` for custom objects, which are plain dicts here.
+        self.custom: Any = client.CustomObjectsApi(self.api)
+        self.core: Any = client.CoreV1Api(self.api)
         self.extensions = client.ApiextensionsV1Api(self.api)
 
     def install_crds(self) -> None:

@@ -15,7 +15,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "lambda_supervisor"
 
 def imported_modules(path: Path) -> set[str]:
     tree = ast.parse(path.read_text())
-    names = set()
+    names: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             names.update(alias.name.split(".")[0] for alias in node.names)

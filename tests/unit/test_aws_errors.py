@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from botocore.exceptions import ClientError
 from scar_operator.aws.errors import AwsError, ErrorKind, call_idempotent, call_or_none, classify
 
 
 def client_error(code: str, message: str = "", status: int = 400) -> ClientError:
-    return ClientError({"Error": {"Code": code, "Message": message},
-                        "ResponseMetadata": {"HTTPStatusCode": status}}, "Op")
+    response: Any = {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": status}}
+    return ClientError(response, "Op")
 
 
 @pytest.mark.parametrize(("code", "message", "status", "kind"), [

@@ -105,5 +105,5 @@ def test_overlapping_triggers_on_one_bucket_are_refused_as_s3_would() -> None:
 def test_the_model_is_frozen() -> None:
     parsed = parse_function_spec(spec())
     with pytest.raises(Exception, match="frozen"):
-        parsed.memory = 1024  # type: ignore[misc]
+        parsed.memory = 1024
     assert isinstance(parsed, ScarFunctionSpec)
