@@ -123,7 +123,8 @@ class Demo:
             obj = self._get(kind, name) or {}
             conditions = {c["type"]: c for c in (obj.get("status") or {}).get("conditions", [])}
             now = conditions.get("Ready", {})
-            line = f"{now.get('reason', 'Pending')}: {now.get('message', '')}"
+            # Before the operator's first status write there is no condition yet: say so.
+            line = ": ".join(filter(None, [now.get("reason", "waiting for the operator"), now.get("message")]))
             if line != last:
                 print(f"    {kind} {name}: {line}", flush=True)
                 last = line
