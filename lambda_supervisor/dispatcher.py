@@ -3,6 +3,7 @@ one Batch job per S3 record, the record passed in the job's environment."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -18,14 +19,10 @@ from lambda_supervisor.events import s3_objects
 # Batch refuses container overrides over 8 KiB in all; leave room for the variable's name and JSON.
 OVERRIDES_LIMIT_BYTES = 8192 - 512
 
-_batch: Any = None
-
-
+@functools.cache
 def _client() -> Any:
-    global _batch
-    if _batch is None:
-        _batch = boto3.client("batch")
-    return _batch
+    # Created once per container, reused by every warm invocation.
+    return boto3.client("batch")
 
 
 def job_name(prefix: str, key: str) -> str:

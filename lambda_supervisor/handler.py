@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from typing import Any
@@ -13,15 +14,11 @@ from lambda_supervisor.config import SupervisorConfig
 from lambda_supervisor.events import s3_objects
 from lambda_supervisor.supervisor import ScriptFailedError, failure_message, process_object, stop_margin
 
-_s3: Any = None
 
-
+@functools.cache
 def _client() -> Any:
     # Created once per container, reused by every warm invocation.
-    global _s3
-    if _s3 is None:
-        _s3 = boto3.client("s3")
-    return _s3
+    return boto3.client("s3")
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

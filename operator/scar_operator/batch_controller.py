@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from scar_operator import conditions, naming, reconciler
+from scar_operator import reconciler
 from scar_operator.aws.batch_job_definition import JobDefinition
 from scar_operator.aws.batch_job_queue import shared_queue_platform
 from scar_operator.aws.errors import AwsError
@@ -16,19 +16,17 @@ from scar_operator.batch_models import ScarBatchJobSpec, parse_batch_job_spec
 from scar_operator.batch_resources import batch_inventory, batch_teardown_inventory
 from scar_operator.controller_support import (
     account_in,
+    buckets_to_remember,
     check_region_unchanged,
+    owner_of,
     recorded_trigger_buckets,
     teardown_region,
 )
 from scar_operator.models import SpecError
-from scar_operator.outcome import PassResult, from_aws_error, from_outcome, from_spec_error
+from scar_operator.outcome import PassResult, from_aws_error, from_outcome, from_spec_error, from_teardown_outcome
 from scar_operator.settings import OperatorSettings
 
 KIND = "ScarBatchJob"
-
-
-def owner_of(meta: Mapping[str, Any], settings: OperatorSettings) -> naming.Owner:
-    return naming.Owner(KIND, str(meta["namespace"]), str(meta["name"]), settings.cluster_id)
 
 
 def _network(spec: ScarBatchJobSpec, clients: AwsClients, region: str) -> Network | None:
@@ -72,7 +70,7 @@ def reconcile(
     *, meta: Mapping[str, Any], spec: Mapping[str, Any], status: Mapping[str, Any],
     clients: AwsClients, settings: OperatorSettings,
 ) -> PassResult:
-    owner = owner_of(meta, settings)
+    owner = owner_of(KIND, meta, settings)
     try:
         parsed = parse_batch_job_spec(dict(spec))
         region = parsed.region or clients.default_region
@@ -90,10 +88,9 @@ def reconcile(
     except AwsError as e:
         return from_aws_error(e, settings)
 
-    previous = list(status.get("triggerBuckets") or [])
-    remembered = list(dict.fromkeys([*plan.trigger_buckets, *previous]))
+    remembered = buckets_to_remember(plan.trigger_buckets, status)
     try:
-        inventory = batch_inventory(plan, clients, previous)
+        inventory = batch_inventory(plan, clients, list(status.get("triggerBuckets") or []))
         outcome = reconciler.apply(inventory.wanted, inventory.unwanted)
         revision = _active_revision(clients, plan) if outcome.done else {}
     except AwsError as e:
@@ -111,7 +108,7 @@ def teardown(
     *, meta: Mapping[str, Any], spec: Mapping[str, Any], status: Mapping[str, Any],
     clients: AwsClients, settings: OperatorSettings,
 ) -> PassResult:
-    owner = owner_of(meta, settings)
+    owner = owner_of(KIND, meta, settings)
     region = teardown_region(spec, status, clients)
     try:
         resources = batch_teardown_inventory(
@@ -121,6 +118,4 @@ def teardown(
         outcome = reconciler.teardown(resources)
     except AwsError as e:
         return from_aws_error(e, settings)
-    if outcome.done:
-        return PassResult(conditions.deleting("AWS resources removed"))
-    return PassResult(conditions.deleting(outcome.waiting_on or ""), retry_after=settings.settle_seconds, settling=True)
+    return from_teardown_outcome(outcome, settings)

@@ -1,16 +1,22 @@
-"""What both kinds' controllers need: the account they act in, and where teardown looks."""
+"""What both kinds' controllers need: the owner, the account they act in, and where teardown looks."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from scar_operator import naming
 from scar_operator.aws.session import AwsClients
 from scar_operator.desired import Account
 from scar_operator.models import SpecError
+from scar_operator.settings import OperatorSettings
 
 _REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-[0-9]$")
+
+
+def owner_of(kind: str, meta: Mapping[str, Any], settings: OperatorSettings) -> naming.Owner:
+    return naming.Owner(kind, str(meta["namespace"]), str(meta["name"]), settings.cluster_id)
 
 
 def account_in(clients: AwsClients, region: str) -> Account:
@@ -32,6 +38,11 @@ def recorded_trigger_buckets(spec: Mapping[str, Any], status: Mapping[str, Any])
     """Buckets that may carry this object's notification entries: the status's, and the spec's inputs."""
     spec_buckets = [i.get("bucket") for i in spec.get("input") or [] if isinstance(i, Mapping)]
     return [b for b in dict.fromkeys([*(status.get("triggerBuckets") or []), *spec_buckets]) if isinstance(b, str)]
+
+
+def buckets_to_remember(wanted: Sequence[str], status: Mapping[str, Any]) -> list[str]:
+    """Until a pass completes, every bucket that may still carry our entries: the wanted and the recorded."""
+    return list(dict.fromkeys([*wanted, *(status.get("triggerBuckets") or [])]))
 
 
 def check_region_unchanged(region: str, status: Mapping[str, Any]) -> None:

@@ -9,26 +9,24 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from scar_operator import conditions, naming, reconciler
+from scar_operator import naming, reconciler
 from scar_operator.aws.errors import AwsError
 from scar_operator.aws.session import AwsClients
 from scar_operator.controller_support import (
     account_in,
+    buckets_to_remember,
     check_region_unchanged,
+    owner_of,
     recorded_trigger_buckets,
     teardown_region,
 )
 from scar_operator.desired import FunctionPlan, plan_function
 from scar_operator.function_resources import function_inventory, teardown_inventory
 from scar_operator.models import ScarFunctionSpec, SpecError, parse_function_spec
-from scar_operator.outcome import PassResult, from_aws_error, from_outcome, from_spec_error
+from scar_operator.outcome import PassResult, from_aws_error, from_outcome, from_spec_error, from_teardown_outcome
 from scar_operator.settings import OperatorSettings
 
 KIND = "ScarFunction"
-
-
-def owner_of(meta: Mapping[str, Any], settings: OperatorSettings) -> naming.Owner:
-    return naming.Owner(KIND, str(meta["namespace"]), str(meta["name"]), settings.cluster_id)
 
 
 def _check_immutable(spec: ScarFunctionSpec, plan_name: str, region: str, status: Mapping[str, Any]) -> None:
@@ -58,7 +56,7 @@ def reconcile(
     *, meta: Mapping[str, Any], spec: Mapping[str, Any], status: Mapping[str, Any],
     clients: AwsClients, settings: OperatorSettings,
 ) -> PassResult:
-    owner = owner_of(meta, settings)
+    owner = owner_of(KIND, meta, settings)
     try:
         parsed = parse_function_spec(dict(spec))
         region = parsed.region or clients.default_region
@@ -71,11 +69,9 @@ def reconcile(
     except AwsError as e:
         return from_aws_error(e, settings)
 
-    previous = list(status.get("triggerBuckets") or [])
-    # Until a pass completes, remember every bucket that may still carry our entries.
-    remembered = list(dict.fromkeys([*plan.trigger_buckets, *previous]))
+    remembered = buckets_to_remember(plan.trigger_buckets, status)
     try:
-        inventory = function_inventory(plan, clients, previous)
+        inventory = function_inventory(plan, clients, list(status.get("triggerBuckets") or []))
         outcome = reconciler.apply(inventory.wanted, inventory.unwanted)
     except AwsError as e:
         result = from_aws_error(e, settings)
@@ -91,7 +87,7 @@ def teardown(
     *, meta: Mapping[str, Any], spec: Mapping[str, Any], status: Mapping[str, Any],
     clients: AwsClients, settings: OperatorSettings,
 ) -> PassResult:
-    owner = owner_of(meta, settings)
+    owner = owner_of(KIND, meta, settings)
     region = teardown_region(spec, status, clients)
     spec_name = spec.get("functionName")
     function_name = status.get("functionName") or (
@@ -112,8 +108,4 @@ def teardown(
         outcome = reconciler.teardown(resources)
     except AwsError as e:
         return from_aws_error(e, settings)
-    if outcome.done:
-        return PassResult(conditions.deleting("AWS resources removed"))
-    return PassResult(
-        conditions.deleting(outcome.waiting_on or ""), retry_after=settings.settle_seconds, settling=True
-    )
+    return from_teardown_outcome(outcome, settings)

@@ -87,52 +87,32 @@ def _run(
         raise kopf.TemporaryError(result.message or "waiting for AWS", delay=delay)
 
 
-@kopf.on.resume(GROUP, VERSION, "scarfunctions")
-@kopf.on.create(GROUP, VERSION, "scarfunctions")
-@kopf.on.update(GROUP, VERSION, "scarfunctions")
-def function_changed(
-    meta: kopf.Meta, spec: kopf.Spec, status: kopf.Status, patch: kopf.Patch, retry: int, **_: Any
-) -> None:
-    _run(function_controller.reconcile, meta=meta, spec=spec, status=status, patch=patch, retry=retry)
+def _register(plural: str, handler_prefix: str, reconcile: Callable[..., PassResult],
+              teardown: Callable[..., PassResult]) -> None:
+    """The same three handlers for each kind: changes, the periodic drift check, and deletion."""
+
+    def changed(
+        meta: kopf.Meta, spec: kopf.Spec, status: kopf.Status, patch: kopf.Patch, retry: int, **_: Any
+    ) -> None:
+        _run(reconcile, meta=meta, spec=spec, status=status, patch=patch, retry=retry)
+
+    def resync(meta: kopf.Meta, spec: kopf.Spec, status: kopf.Status, patch: kopf.Patch, **kwargs: Any) -> None:
+        if meta.get("deletionTimestamp"):
+            return
+        _run(reconcile, meta=meta, spec=spec, status=status, patch=patch, retry=int(kwargs.get("retry", 0)))
+
+    def deleted(
+        meta: kopf.Meta, spec: kopf.Spec, status: kopf.Status, patch: kopf.Patch, retry: int, **_: Any
+    ) -> None:
+        _run(teardown, meta=meta, spec=spec, status=status, patch=patch, retry=retry, deleting=True)
+
+    # Explicit ids: kopf records handler progress under them, so they must not change between releases.
+    for register in (kopf.on.resume, kopf.on.create, kopf.on.update):
+        register(GROUP, VERSION, plural, id=f"{handler_prefix}_changed")(changed)
+    kopf.timer(GROUP, VERSION, plural, id=f"{handler_prefix}_resync", interval=SETTINGS.resync_seconds,
+               initial_delay=SETTINGS.resync_seconds)(resync)
+    kopf.on.delete(GROUP, VERSION, plural, id=f"{handler_prefix}_deleted")(deleted)
 
 
-@kopf.timer(GROUP, VERSION, "scarfunctions", interval=SETTINGS.resync_seconds,
-            initial_delay=SETTINGS.resync_seconds)
-def function_resync(meta: kopf.Meta, spec: kopf.Spec, status: kopf.Status, patch: kopf.Patch, **kwargs: Any) -> None:
-    if meta.get("deletionTimestamp"):
-        return
-    retry = int(kwargs.get("retry", 0))
-    _run(function_controller.reconcile, meta=meta, spec=spec, status=status, patch=patch, retry=retry)
-
-
-@kopf.on.delete(GROUP, VERSION, "scarfunctions")
-def function_deleted(
-    meta: kopf.Meta, spec: kopf.Spec, status: kopf.Status, patch: kopf.Patch, retry: int, **_: Any
-) -> None:
-    _run(function_controller.teardown, meta=meta, spec=spec, status=status, patch=patch, retry=retry,
-         deleting=True)
-
-
-@kopf.on.resume(GROUP, VERSION, "scarbatchjobs")
-@kopf.on.create(GROUP, VERSION, "scarbatchjobs")
-@kopf.on.update(GROUP, VERSION, "scarbatchjobs")
-def batch_job_changed(
-    meta: kopf.Meta, spec: kopf.Spec, status: kopf.Status, patch: kopf.Patch, retry: int, **_: Any
-) -> None:
-    _run(batch_controller.reconcile, meta=meta, spec=spec, status=status, patch=patch, retry=retry)
-
-
-@kopf.timer(GROUP, VERSION, "scarbatchjobs", interval=SETTINGS.resync_seconds,
-            initial_delay=SETTINGS.resync_seconds)
-def batch_job_resync(meta: kopf.Meta, spec: kopf.Spec, status: kopf.Status, patch: kopf.Patch, **kwargs: Any) -> None:
-    if meta.get("deletionTimestamp"):
-        return
-    _run(batch_controller.reconcile, meta=meta, spec=spec, status=status, patch=patch,
-         retry=int(kwargs.get("retry", 0)))
-
-
-@kopf.on.delete(GROUP, VERSION, "scarbatchjobs")
-def batch_job_deleted(
-    meta: kopf.Meta, spec: kopf.Spec, status: kopf.Status, patch: kopf.Patch, retry: int, **_: Any
-) -> None:
-    _run(batch_controller.teardown, meta=meta, spec=spec, status=status, patch=patch, retry=retry, deleting=True)
+_register("scarfunctions", "function", function_controller.reconcile, function_controller.teardown)
+_register("scarbatchjobs", "batch_job", batch_controller.reconcile, batch_controller.teardown)

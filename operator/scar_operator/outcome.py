@@ -36,6 +36,14 @@ def from_outcome(outcome: Outcome, ready_message: str, settings: OperatorSetting
     )
 
 
+def from_teardown_outcome(outcome: Outcome, settings: OperatorSettings) -> PassResult:
+    if outcome.done:
+        return PassResult(conditions.deleting("AWS resources removed"))
+    return PassResult(
+        conditions.deleting(outcome.waiting_on or ""), retry_after=settings.settle_seconds, settling=True
+    )
+
+
 def from_spec_error(error: SpecError) -> PassResult:
     return PassResult(conditions.stalled("InvalidSpec", str(error)), permanent=str(error))
 

@@ -28,7 +28,7 @@ def s3_env(aws: EmulatedAws, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) ->
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setattr("tempfile.tempdir", None)  # re-read TMPDIR
-    monkeypatch.setattr(handler, "_s3", None)  # a fresh client that sees the variables above
+    handler._client.cache_clear()  # a fresh client that sees the variables above
     return env
 
 

@@ -44,7 +44,7 @@ def job_queue(aws: EmulatedAws, batch: Any) -> tuple[str, str]:
 @pytest.fixture
 def dispatcher_env(s3_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, job_queue: tuple[str, str]) -> None:
     queue, definition = job_queue
-    monkeypatch.setattr(dispatcher, "_batch", None)
+    dispatcher._client.cache_clear()  # a fresh client that sees the test's variables
     monkeypatch.setenv(CONFIG_ENV, SupervisorConfig(batch=BatchTarget(queue, definition, "video-split")).to_json())
 
 

@@ -10,14 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from scar_operator.aws.batch_lifecycle import disable_then_delete, not_ours_or_settling
 from scar_operator.aws.errors import AwsError, ErrorKind, call, call_idempotent
 from scar_operator.aws.service_linked_role import BatchServiceLinkedRole
 from scar_operator.batch_desired import ComputePlan
 from scar_operator.desired import Account
-from scar_operator.naming import OWNER_TAG, Owner
+from scar_operator.naming import Owner
 from scar_operator.reconciler import Observation
-
-_SETTLING = {"CREATING", "UPDATING", "DELETING"}
 
 
 @dataclass
@@ -42,11 +41,9 @@ class ComputeEnvironment:
         found = self._get()
         if found is None:
             return Observation(exists=False)
-        owner = (found.get("tags") or {}).get(OWNER_TAG)
-        if owner != self.owner.key:
-            return Observation(exists=True, foreign_owner=owner or "no scar-operator owner tag")
-        if found.get("status") in _SETTLING:
-            return Observation(exists=True, settling=f"compute environment is {found['status']}")
+        early = not_ours_or_settling(found, self.owner, "compute environment")
+        if early is not None:
+            return early
         if found.get("status") == "INVALID":
             reason = f"{self.describe} is INVALID: {found.get('statusReason', '')}"
             raise AwsError(ErrorKind.TERMINAL, "ComputeEnvironmentInvalid", reason, "DescribeComputeEnvironments")
@@ -94,13 +91,10 @@ class ComputeEnvironment:
         return "compute environment update in progress"
 
     def delete(self) -> str | None:
-        found = self._get()
-        if found is None:
-            return None
-        if found.get("state") != "DISABLED":
-            call("UpdateComputeEnvironment", lambda: self.batch.update_compute_environment(
-                computeEnvironment=self.plan.name, state="DISABLED"))
-            return "disabling the compute environment before deleting it"
-        call_idempotent("DeleteComputeEnvironment",
-                        lambda: self.batch.delete_compute_environment(computeEnvironment=self.plan.name))
-        return "compute environment is being deleted"
+        name = self.plan.name
+        return disable_then_delete(
+            self._get(), "compute environment",
+            disable=lambda: call("UpdateComputeEnvironment", lambda: self.batch.update_compute_environment(
+                computeEnvironment=name, state="DISABLED")),
+            delete=lambda: call_idempotent("DeleteComputeEnvironment", lambda: self.batch.delete_compute_environment(
+                computeEnvironment=name)))

@@ -9,11 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from scar_operator.aws.batch_lifecycle import disable_then_delete, not_ours_or_settling
 from scar_operator.aws.errors import AwsError, ErrorKind, call, call_idempotent
-from scar_operator.naming import OWNER_TAG, Owner
+from scar_operator.naming import Owner
 from scar_operator.reconciler import Observation
-
-_SETTLING = {"CREATING", "UPDATING", "DELETING"}
 
 
 @dataclass
@@ -38,11 +37,9 @@ class JobQueue:
         found = self._get()
         if found is None:
             return Observation(exists=False)
-        owner = (found.get("tags") or {}).get(OWNER_TAG)
-        if owner != self.owner.key:
-            return Observation(exists=True, foreign_owner=owner or "no scar-operator owner tag")
-        if found.get("status") in _SETTLING:
-            return Observation(exists=True, settling=f"job queue is {found['status']}")
+        early = not_ours_or_settling(found, self.owner, "job queue")
+        if early is not None:
+            return early
         environments = [e.get("computeEnvironment", "") for e in found.get("computeEnvironmentOrder", [])]
         # Batch answers with the ARN; accept the bare name too.
         same_environment = len(environments) == 1 and (
@@ -63,14 +60,12 @@ class JobQueue:
         return "job queue update in progress"
 
     def delete(self) -> str | None:
-        found = self._get()
-        if found is None:
-            return None
-        if found.get("state") != "DISABLED":
-            call("UpdateJobQueue", lambda: self.batch.update_job_queue(jobQueue=self.name, state="DISABLED"))
-            return "disabling the job queue before deleting it"
-        call_idempotent("DeleteJobQueue", lambda: self.batch.delete_job_queue(jobQueue=self.name))
-        return "job queue is being deleted"
+        return disable_then_delete(
+            self._get(), "job queue",
+            disable=lambda: call("UpdateJobQueue", lambda: self.batch.update_job_queue(
+                jobQueue=self.name, state="DISABLED")),
+            delete=lambda: call_idempotent("DeleteJobQueue", lambda: self.batch.delete_job_queue(
+                jobQueue=self.name)))
 
 
 @dataclass
@@ -85,12 +80,7 @@ class SharedJobQueue:
         return f"Batch job queue {self.reference} (shared)"
 
     def observe(self) -> Observation:
-        found = call("DescribeJobQueues", lambda: self.batch.describe_job_queues(jobQueues=[self.reference]))
-        queues = [q for q in found.get("jobQueues", []) if q.get("status") != "DELETED"]
-        if not queues:
-            raise AwsError(ErrorKind.TERMINAL, "JobQueueNotFound",
-                           f"spec.jobQueue: there is no job queue {self.reference!r} in this account and region",
-                           "DescribeJobQueues")
+        _existing_queue(self.batch, self.reference)
         return Observation(exists=True)
 
     def create(self) -> str | None:
@@ -103,15 +93,20 @@ class SharedJobQueue:
         return None
 
 
-def shared_queue_platform(batch: Any, reference: str) -> str:
-    """FARGATE or EC2: what the shared queue's compute environments run, so the job definition fits them."""
+def _existing_queue(batch: Any, reference: str) -> dict[str, Any]:
     found = call("DescribeJobQueues", lambda: batch.describe_job_queues(jobQueues=[reference]))
     queues = [q for q in found.get("jobQueues", []) if q.get("status") != "DELETED"]
     if not queues:
         raise AwsError(ErrorKind.TERMINAL, "JobQueueNotFound",
                        f"spec.jobQueue: there is no job queue {reference!r} in this account and region",
                        "DescribeJobQueues")
-    arns = [e["computeEnvironment"] for e in queues[0].get("computeEnvironmentOrder", [])]
+    queue: dict[str, Any] = queues[0]
+    return queue
+
+
+def shared_queue_platform(batch: Any, reference: str) -> str:
+    """FARGATE or EC2: what the shared queue's compute environments run, so the job definition fits them."""
+    arns = [e["computeEnvironment"] for e in _existing_queue(batch, reference).get("computeEnvironmentOrder", [])]
     if not arns:
         return "EC2"
     environments = call("DescribeComputeEnvironments",
