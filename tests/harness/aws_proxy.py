@@ -25,13 +25,15 @@ _SERVICE_BY_SIGNING_NAME = {"s3": "s3", "lambda": "lambda", "iam": "iam", "logs"
                             "batch": "batch", "events": "events"}
 
 
-@dataclass(frozen=True)
+@dataclass
 class Call:
     service: str
     operation: str
     method: str
     path: str
     body: bytes = field(default=b"", repr=False, compare=False)
+    # The HTTP status AWS answered with; 0 until the answer is back.
+    status: int = field(default=0, compare=False)
 
     def json(self) -> Any:
         """The request's parameters, for JSON protocols (Batch, Lambda, Logs)."""
@@ -40,6 +42,11 @@ class Call:
     @property
     def is_read(self) -> bool:
         return self.operation.startswith(("Get", "List", "Describe", "Head"))
+
+    @property
+    def refused_write(self) -> bool:
+        """A write AWS turned down (a conflict, a validation error), not a read that found nothing."""
+        return not self.is_read and self.status >= 400
 
     def __str__(self) -> str:
         return f"{self.service}.{self.operation}"
@@ -217,6 +224,7 @@ class AwsProxy:
                 fault = proxy._take_fault(call)
                 if fault is not None:
                     headers, payload = proxy._error_response(fault)
+                    call.status = fault.status
                     self.send_response(fault.status)
                     for key, value in headers.items():
                         self.send_header(key, value)
@@ -230,6 +238,7 @@ class AwsProxy:
                     upstream.request(self.command, self.path, body=body, headers=headers)
                     response = upstream.getresponse()
                     payload = response.read()
+                    call.status = response.status
                     self.send_response(response.status)
                     for key, value in response.getheaders():
                         if key.lower() not in ("transfer-encoding", "connection", "content-length"):

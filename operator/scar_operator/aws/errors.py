@@ -54,6 +54,16 @@ _THROTTLED = {
 }
 # Lambda's answer while a just-created IAM role has not reached every region's endpoints yet.
 _ROLE_PROPAGATION_HINTS = ("cannot be assumed", "role defined for the function cannot be assumed")
+# S3's answer to a notification whose Lambda permission was added a moment ago and has not
+# propagated yet (the permission is always added earlier in the same pass, so it is on its way).
+_DESTINATION_PROPAGATION_HINT = "Unable to validate the following destination configurations"
+
+
+def _still_propagating(code: str, message: str) -> bool:
+    """A refusal that only says AWS has not yet seen a role or permission made a moment ago."""
+    if code == "InvalidParameterValueException":
+        return any(hint in message for hint in _ROLE_PROPAGATION_HINTS)
+    return code == "InvalidArgument" and _DESTINATION_PROPAGATION_HINT in message
 
 
 def classify(error: ClientError, operation: str) -> AwsError:
@@ -69,7 +79,7 @@ def classify(error: ClientError, operation: str) -> AwsError:
         kind = ErrorKind.RETRY
     elif code in _THROTTLED or status >= 500:
         kind = ErrorKind.THROTTLED
-    elif code == "InvalidParameterValueException" and any(h in message for h in _ROLE_PROPAGATION_HINTS):
+    elif _still_propagating(code, message):
         kind = ErrorKind.RETRY
     elif code == "ClientException" and ("in progress" in message.lower() or "being" in message.lower()):
         # AWS Batch says "... is being updated/deleted" with a generic code.
