@@ -164,7 +164,7 @@ class ScarBatchJobSpec(_DataContract):
     @model_validator(mode="after")
     def _batch_rules(self) -> ScarBatchJobSpec:
         if self.job_queue is not None and self.compute is not None:
-            raise ValueError("jobQueue and compute: set either an existing queue or a managed one, not both")
+            raise ValueError("jobQueue: set either jobQueue (an existing queue) or compute (a managed one), not both")
         if self.log_retention_days not in LOG_RETENTION_DAYS:
             raise ValueError(f"logRetentionDays: must be one of {list(LOG_RETENTION_DAYS)}")
         for name in self.environment:

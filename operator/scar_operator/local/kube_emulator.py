@@ -4,7 +4,8 @@ kmock stores objects and serves list/watch/get/create/patch/delete. This adds wh
 server does and code must not be allowed to forget: CustomResourceDefinitions that register
 their resources for discovery; the status subresource (a patch to the object ignores status, a
 patch to /status changes only status); metadata.generation that moves on spec changes only;
-and structural schemas (defaults, pruning of unknown fields, validation with 422 Invalid).
+and structural schemas (defaults, pruning of unknown fields, validation and CEL rules, with 422
+Invalid).
 """
 
 from __future__ import annotations
@@ -195,17 +196,20 @@ class StrictKubernetesEmulator(kmock.KubernetesEmulator):
         except (jsonpatch.JsonPatchException, jsonpointer.JsonPointerException) as e:
             # What a real API server answers when kopf's optimistic "test" on resourceVersion fails.
             raise _Invalid(message=f"the server rejected our request due to an error in our request: {e}") from e
-        updated = self._conform(request, updated)
+        updated = self._conform(request, updated, old=current)
         if updated.get("spec") != current.get("spec"):
             updated["metadata"]["generation"] = int(current["metadata"].get("generation", 1)) + 1
         updated["metadata"]["resourceVersion"] = str(next(self._versions))
         return structural.merge_patch_between(current, updated)
 
-    def _conform(self, request: rendering.Request, body: dict[str, Any]) -> dict[str, Any]:
+    def _conform(self, request: rendering.Request, body: dict[str, Any],
+                 old: dict[str, Any] | None = None) -> dict[str, Any]:
         schema = self._schemas[request.resource]
         body = structural.apply_defaults(body, schema)
         body = structural.prune(body, schema)
         problems = structural.problems(body, schema, root="")
+        # CEL rules run once the schema's own checks pass, so that they never see a value of the wrong type.
+        problems = problems or structural.rule_violations(body, old, schema, path="")
         if problems:
             name = body.get("metadata", {}).get("name", request.name)
             details = "; ".join(p.lstrip(".") for p in problems)

@@ -1,17 +1,19 @@
 """What a real API server does with a structural schema: defaulting, pruning, validation.
 
 The emulator applies these so that code which works against it also works against a real API
-server: an undeclared status field disappears, a default appears, an invalid spec is refused.
-CEL rules (x-kubernetes-validations) are not evaluated here; the operator enforces the same
-rules itself, so they hold on both.
+server: an undeclared status field disappears, a default appears, an invalid spec is refused,
+and a CEL rule (x-kubernetes-validations) refuses what it says, transition rules (`oldSelf`)
+only on updates of a value that was there before.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Mapping
 from typing import Any
 
+import cel
 import jsonschema
 
 
@@ -62,6 +64,57 @@ def problems(value: Any, schema: Mapping[str, Any], root: str) -> list[str]:
             path += f"[{part}]" if isinstance(part, int) else f".{part}"
         messages.append(f"{path}: Invalid value: {error.message}")
     return messages
+
+
+def rule_violations(value: Any, old: Any, schema: Mapping[str, Any], path: str) -> list[str]:
+    """The CEL rules `value` breaks, in the API server's words; `old` is the stored value (None on create).
+
+    As on the API server: a rule applies where its value is present; a transition rule (one that
+    reads `oldSelf`) applies only when the old value was present too; list items are not paired
+    with old items (only map lists are, and the CRDs here have none with transition rules).
+    """
+    if value is None:
+        return []
+    messages = []
+    for rule in schema.get("x-kubernetes-validations") or []:
+        program = compiled_rule(rule["rule"])
+        transition = "oldSelf" in program.variables()
+        if transition and old is None:
+            continue
+        bindings = {"self": value, "oldSelf": old} if transition else {"self": value}
+        try:
+            holds = program.execute(bindings) is True
+        except Exception as e:  # an evaluation error refuses the object, as on the API server
+            holds, detail = False, f"{rule['rule']}: {e}"
+        else:
+            detail = rule.get("message") or f"failed rule: {rule['rule']}"
+        if not holds:
+            messages.append(f'{path}: Invalid value: "{_type_name(value)}": {detail}')
+    if isinstance(value, dict):
+        properties = schema.get("properties") or {}
+        extra = schema.get("additionalProperties")
+        previous = old if isinstance(old, dict) else {}
+        for name, item in value.items():
+            sub = properties.get(name, extra if isinstance(extra, Mapping) else None)
+            if sub is not None:
+                messages += rule_violations(item, previous.get(name), sub, f"{path}.{name}")
+    elif isinstance(value, list) and isinstance(schema.get("items"), Mapping):
+        for index, item in enumerate(value):
+            messages += rule_violations(item, None, schema["items"], f"{path}[{index}]")
+    return messages
+
+
+@functools.cache
+def compiled_rule(rule: str) -> cel.Program:
+    """A CEL rule compiled once; a syntax error raises ValueError, as the API server refuses such a CRD."""
+    return cel.compile(rule)
+
+
+def _type_name(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    names = {dict: "object", list: "array", str: "string", int: "integer", float: "number"}
+    return names.get(type(value), "null")
 
 
 def _jsonschema_of(schema: Mapping[str, Any]) -> dict[str, Any]:
