@@ -15,6 +15,7 @@ import kopf
 
 from scar_operator import GROUP, VERSION, batch_controller, conditions, function_controller
 from scar_operator.aws.session import AwsClients
+from scar_operator.object_events import events_of
 from scar_operator.outcome import PassResult
 from scar_operator.settings import OperatorSettings
 
@@ -50,7 +51,10 @@ def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
         prefix=GROUP, key="last-handled-configuration"
     )
     settings.persistence.finalizer = f"{GROUP}/cleanup"
+    # Events are posted explicitly (object_events.py), never from log lines: kopf logs every retry
+    # while AWS settles as an error, which would bury `kubectl describe` in Error events.
     settings.posting.level = logging.INFO
+    settings.posting.loggers = False
     settings.execution.max_workers = 8
 
 
@@ -69,12 +73,14 @@ def backoff(base: float, retry: int, ceiling: float = 300.0) -> float:
 
 def _run(
     controller: Callable[..., PassResult],
-    *, meta: kopf.Meta, spec: kopf.Spec, status: kopf.Status, patch: kopf.Patch, retry: int,
+    *, body: kopf.Body, meta: kopf.Meta, spec: kopf.Spec, status: kopf.Status, patch: kopf.Patch, retry: int,
     deleting: bool = False,
 ) -> None:
     generation = meta.get("generation")
     with _object_lock(str(meta.get("uid") or f"{meta.get('namespace')}/{meta.get('name')}")):
         result = controller(meta=meta, spec=spec, status=status, clients=aws(), settings=SETTINGS)
+    for event in events_of(result, status.get("conditions")):
+        kopf.event(body, type=event.type, reason=event.reason, message=event.message)
     _write_status(result, patch, status, generation)
     if result.permanent is not None:
         if deleting:
@@ -92,19 +98,23 @@ def _register(plural: str, handler_prefix: str, reconcile: Callable[..., PassRes
     """The same three handlers for each kind: changes, the periodic drift check, and deletion."""
 
     def changed(
-        meta: kopf.Meta, spec: kopf.Spec, status: kopf.Status, patch: kopf.Patch, retry: int, **_: Any
+        body: kopf.Body, meta: kopf.Meta, spec: kopf.Spec, status: kopf.Status, patch: kopf.Patch, retry: int,
+        **_: Any,
     ) -> None:
-        _run(reconcile, meta=meta, spec=spec, status=status, patch=patch, retry=retry)
+        _run(reconcile, body=body, meta=meta, spec=spec, status=status, patch=patch, retry=retry)
 
-    def resync(meta: kopf.Meta, spec: kopf.Spec, status: kopf.Status, patch: kopf.Patch, **kwargs: Any) -> None:
+    def resync(body: kopf.Body, meta: kopf.Meta, spec: kopf.Spec, status: kopf.Status, patch: kopf.Patch,
+               **kwargs: Any) -> None:
         if meta.get("deletionTimestamp"):
             return
-        _run(reconcile, meta=meta, spec=spec, status=status, patch=patch, retry=int(kwargs.get("retry", 0)))
+        _run(reconcile, body=body, meta=meta, spec=spec, status=status, patch=patch,
+             retry=int(kwargs.get("retry", 0)))
 
     def deleted(
-        meta: kopf.Meta, spec: kopf.Spec, status: kopf.Status, patch: kopf.Patch, retry: int, **_: Any
+        body: kopf.Body, meta: kopf.Meta, spec: kopf.Spec, status: kopf.Status, patch: kopf.Patch, retry: int,
+        **_: Any,
     ) -> None:
-        _run(teardown, meta=meta, spec=spec, status=status, patch=patch, retry=retry, deleting=True)
+        _run(teardown, body=body, meta=meta, spec=spec, status=status, patch=patch, retry=retry, deleting=True)
 
     # Explicit ids: kopf records handler progress under them, so they must not change between releases.
     for register in (kopf.on.resume, kopf.on.create, kopf.on.update):

@@ -22,6 +22,8 @@ class PassResult:
     permanent: str | None = None
     # The pause is AWS finishing its own work (poll steadily), not an error (back off).
     settling: bool = False
+    # What the pass changed in AWS ("created Lambda function ..."), each posted as an event.
+    changes: list[str] = field(default_factory=list)
 
     @property
     def message(self) -> str:
@@ -30,17 +32,19 @@ class PassResult:
 
 def from_outcome(outcome: Outcome, ready_message: str, settings: OperatorSettings) -> PassResult:
     if outcome.done:
-        return PassResult(conditions.ready(ready_message))
+        return PassResult(conditions.ready(ready_message), changes=outcome.changed)
     return PassResult(
-        conditions.progressing(outcome.waiting_on or ""), retry_after=settings.settle_seconds, settling=True
+        conditions.progressing(outcome.waiting_on or ""), retry_after=settings.settle_seconds, settling=True,
+        changes=outcome.changed,
     )
 
 
 def from_teardown_outcome(outcome: Outcome, settings: OperatorSettings) -> PassResult:
     if outcome.done:
-        return PassResult(conditions.deleting("AWS resources removed"))
+        return PassResult(conditions.deleting("AWS resources removed"), changes=outcome.changed)
     return PassResult(
-        conditions.deleting(outcome.waiting_on or ""), retry_after=settings.settle_seconds, settling=True
+        conditions.deleting(outcome.waiting_on or ""), retry_after=settings.settle_seconds, settling=True,
+        changes=outcome.changed,
     )
 
 

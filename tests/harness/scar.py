@@ -68,3 +68,9 @@ def wait_stalled(cluster: Cluster, namespace: str, name: str, plural: str = FUNC
 def wait_gone(cluster: Cluster, namespace: str, name: str, plural: str = FUNCTIONS, timeout: float = 60) -> None:
     wait_for(lambda: cluster.get(plural, namespace, name) is None, timeout=timeout,
              what=f"{plural} {namespace}/{name} to be deleted")
+
+
+def events_about(cluster: Cluster, namespace: str, name: str) -> list[tuple[str, str, str]]:
+    """(type, reason, message) of the Kubernetes Events posted about one object."""
+    listing = cluster.core.list_namespaced_event(namespace).items
+    return [(e.type, e.reason, e.message) for e in listing if e.involved_object.name == name]

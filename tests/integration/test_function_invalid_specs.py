@@ -11,7 +11,8 @@ from kubernetes.client import ApiException
 from tests.harness.aws import EmulatedAws
 from tests.harness.cluster import Cluster
 from tests.harness.operator_process import OperatorProcess
-from tests.harness.scar import FUNCTIONS, function_manifest, wait_stalled
+from tests.harness.scar import FUNCTIONS, events_about, function_manifest, wait_stalled
+from tests.harness.waiting import wait_for
 
 IN = {"bucket": "scar-it-bad", "prefix": "in/"}
 
@@ -86,7 +87,10 @@ def test_fixing_a_stalled_spec_makes_it_ready(
 ) -> None:
     looping = {"input": [IN], "output": [{"bucket": "scar-it-bad", "prefix": "in/out/"}]}
     cluster.apply(FUNCTIONS, namespace, function_manifest("fixme", **looping))
-    wait_stalled(cluster, namespace, "fixme")
+    stalled = wait_stalled(cluster, namespace, "fixme")
+    # `kubectl describe` tells the same story as the condition: one Warning naming the field.
+    warning = ("Warning", "InvalidSpec", stalled["message"])
+    wait_for(lambda: warning in events_about(cluster, namespace, "fixme"), timeout=30, what="the Warning event")
     cluster.patch_spec(FUNCTIONS, namespace, "fixme", {"output": [{"bucket": "scar-it-bad", "prefix": "out/"}]})
     from tests.harness.scar import wait_ready
     obj = wait_ready(cluster, namespace, "fixme")

@@ -8,7 +8,7 @@ from typing import Any
 from tests.harness.aws import EmulatedAws
 from tests.harness.cluster import Cluster
 from tests.harness.operator_process import OperatorProcess
-from tests.harness.scar import FUNCTIONS, function_manifest, wait_gone, wait_ready
+from tests.harness.scar import FUNCTIONS, events_about, function_manifest, wait_gone, wait_ready
 from tests.harness.waiting import wait_for
 
 BUCKET = "scar-it-video"
@@ -222,3 +222,24 @@ def test_deleting_an_object_whose_aws_side_was_removed_by_hand_finishes_promptly
 
     cluster.delete(FUNCTIONS, namespace, "orphan")
     wait_gone(cluster, namespace, "orphan", timeout=15)
+
+
+def test_the_objects_events_say_what_was_done_in_aws_and_waiting_for_aws_is_no_error(
+    cluster: Cluster, aws: EmulatedAws, namespace: str, operator: OperatorProcess
+) -> None:
+    cluster.apply(FUNCTIONS, namespace, function_manifest("narrated"))
+    status = wait_ready(cluster, namespace, "narrated")["status"]
+    created = ("Normal", "Created", f"Created Lambda function {status['functionName']}")
+
+    def posted_once_created() -> list[tuple[str, str, str]] | None:
+        found = events_about(cluster, namespace, "narrated")
+        return found if created in found else None
+
+    seen = wait_for(posted_once_created, timeout=30, what="the creation's events")
+    role = status["roleArn"].rsplit("/", 1)[-1]
+    assert ("Normal", "Created", f"Created IAM role {role}") in seen
+    assert ("Normal", "Created", f"Created S3 notifications of this object on bucket {BUCKET}") in seen
+    # The function was Pending for a while after its creation: the operator waited (its log says so),
+    # and none of that waiting became an Error or Warning event.
+    assert f"Lambda function {status['functionName']}: function is Pending" in operator.logs()
+    assert [event for event in seen if event[0] != "Normal"] == []

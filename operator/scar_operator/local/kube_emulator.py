@@ -16,6 +16,7 @@ import copy
 import datetime
 import itertools
 import json
+import secrets
 import threading
 import uuid
 from collections.abc import Mapping
@@ -114,6 +115,8 @@ class StrictKubernetesEmulator(kmock.KubernetesEmulator):
 
     async def _handle(self, request: rendering.Request) -> Any:
         try:
+            if request.action == enums.action.CREATE and isinstance(request.data, Mapping):
+                request = self._with_data(request, _with_generated_name(request.data))
             resource = request.resource
             if resource is not None and resource.group == "apiextensions.k8s.io":
                 if request.action == enums.action.CREATE:
@@ -215,6 +218,19 @@ class StrictKubernetesEmulator(kmock.KubernetesEmulator):
             details = "; ".join(p.lstrip(".") for p in problems)
             raise _Invalid(message=f'{self._kinds[request.resource]} "{name}" is invalid: {details}')
         return body
+
+
+# The API server's alphabet for generated names: no vowels, no look-alike digits.
+_NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+
+
+def _with_generated_name(body: Mapping[str, Any]) -> Mapping[str, Any]:
+    """`metadata.generateName` becomes a name, as the API server does (kopf posts events that way)."""
+    meta = body.get("metadata") or {}
+    if meta.get("name") or not meta.get("generateName"):
+        return body
+    suffix = "".join(secrets.choice(_NAME_ALPHABET) for _ in range(5))
+    return {**body, "metadata": {**meta, "name": f"{meta['generateName']}{suffix}"}}
 
 
 def _now() -> str:
