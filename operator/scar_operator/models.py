@@ -204,9 +204,22 @@ class _DataContract(_Model):
 
 
 def _filters_overlap(a: S3Input, b: S3Input) -> bool:
-    prefixes_meet = a.prefix.startswith(b.prefix) or b.prefix.startswith(a.prefix)
-    suffixes_meet = a.suffix.endswith(b.suffix) or b.suffix.endswith(a.suffix)
+    return key_filters_overlap(a.prefix, a.suffix, b.prefix, b.suffix)
+
+
+def key_filters_overlap(prefix_a: str, suffix_a: str, prefix_b: str, suffix_b: str) -> bool:
+    """S3's rule: two notifications for a common event may not both match some key, i.e. one's
+    prefix starts the other's and one's suffix ends the other's (an empty filter matches all)."""
+    prefixes_meet = prefix_a.startswith(prefix_b) or prefix_b.startswith(prefix_a)
+    suffixes_meet = suffix_a.endswith(suffix_b) or suffix_b.endswith(suffix_a)
     return prefixes_meet and suffixes_meet
+
+
+def s3_events_overlap(first: str, second: str) -> bool:
+    """`s3:ObjectCreated:*` covers `s3:ObjectCreated:Put`; equal events overlap too."""
+    def covers(wide: str, narrow: str) -> bool:
+        return wide == narrow or (wide.endswith(":*") and narrow.startswith(wide[:-1]))
+    return covers(first, second) or covers(second, first)
 
 
 def _output_retriggers(source: S3Input, sink: S3Output, layout: str) -> bool:

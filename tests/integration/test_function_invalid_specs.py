@@ -11,7 +11,7 @@ from kubernetes.client import ApiException
 from tests.harness.aws import EmulatedAws
 from tests.harness.cluster import Cluster
 from tests.harness.operator_process import OperatorProcess
-from tests.harness.scar import FUNCTIONS, events_about, function_manifest, wait_stalled
+from tests.harness.scar import FUNCTIONS, events_about, function_manifest, wait_gone, wait_ready, wait_stalled
 from tests.harness.waiting import wait_for
 
 IN = {"bucket": "scar-it-bad", "prefix": "in/"}
@@ -92,7 +92,6 @@ def test_fixing_a_stalled_spec_makes_it_ready(
     warning = ("Warning", "InvalidSpec", stalled["message"])
     wait_for(lambda: warning in events_about(cluster, namespace, "fixme"), timeout=30, what="the Warning event")
     cluster.patch_spec(FUNCTIONS, namespace, "fixme", {"output": [{"bucket": "scar-it-bad", "prefix": "out/"}]})
-    from tests.harness.scar import wait_ready
     obj = wait_ready(cluster, namespace, "fixme")
     stalled = next(c for c in obj["status"]["conditions"] if c["type"] == "Stalled")
     assert stalled["status"] == "False"
@@ -101,7 +100,6 @@ def test_fixing_a_stalled_spec_makes_it_ready(
 def test_the_function_name_cannot_change_once_the_function_exists(
     cluster: Cluster, aws: EmulatedAws, namespace: str, operator: OperatorProcess
 ) -> None:
-    from tests.harness.scar import wait_ready
     cluster.apply(FUNCTIONS, namespace, function_manifest("named", functionName=f"scar-it-{namespace}-a"))
     wait_ready(cluster, namespace, "named")
     for change in ({"functionName": f"scar-it-{namespace}-b"}, {"functionName": None}):
@@ -109,3 +107,26 @@ def test_the_function_name_cannot_change_once_the_function_exists(
             cluster.patch_spec(FUNCTIONS, namespace, "named", change)
         assert refused.value.status == 422 and "functionName is immutable" in str(refused.value.body)
     # Without CEL the operator refuses it itself (tests/unit/test_crd_rules.py).
+
+
+def test_a_trigger_overlapping_another_objects_on_the_bucket_is_stalled_naming_it_and_costs_nothing(
+    cluster: Cluster, aws: EmulatedAws, namespace: str, operator: OperatorProcess
+) -> None:
+    shared = {"bucket": "scar-it-teams", "prefix": "uploads/"}
+    out = [{"bucket": "scar-it-teams", "prefix": "results/"}]
+    cluster.apply(FUNCTIONS, namespace, function_manifest("first", input=[shared], output=out))
+    first = wait_ready(cluster, namespace, "first")
+    mark = aws.proxy.mark()
+    cluster.apply(FUNCTIONS, namespace, function_manifest(
+        "second", input=[{**shared, "suffix": ".jpg"}], output=[{"bucket": "scar-it-teams", "prefix": "other/"}]))
+    stalled = wait_stalled(cluster, namespace, "second")
+    assert stalled["reason"] == "OverlappingTrigger"
+    assert stalled["message"].startswith("PutBucketNotificationConfiguration: OverlappingTrigger: spec.input: "
+                                         "the trigger on s3://scar-it-teams/uploads/*.jpg overlaps")
+    assert first["status"]["functionArn"] in stalled["message"]
+    assert [str(c) for c in aws.proxy.calls_since(mark) if not c.is_read] == []
+
+    # Once the first object is gone, the periodic re-check finds room for the second.
+    cluster.delete(FUNCTIONS, namespace, "first")
+    wait_gone(cluster, namespace, "first")
+    wait_ready(cluster, namespace, "second")

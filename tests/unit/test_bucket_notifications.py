@@ -8,6 +8,7 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
+from scar_operator.aws.errors import AwsError, ErrorKind
 from scar_operator.aws.s3_notification import BucketNotifications
 from scar_operator.desired import NotificationEntry
 
@@ -55,3 +56,44 @@ def test_deleting_from_a_bucket_that_is_gone_is_done(s3: Any) -> None:
     gone = BucketNotifications(s3, "no-such-bucket-here", "scar-abc-", ())
     assert gone.observe().exists is False
     assert gone.delete() is None
+
+
+def someone_elses(s3: Any, prefix: str, suffix: str = "", events: tuple[str, ...] = ("s3:ObjectCreated:*",)) -> None:
+    rules = [{"Name": name, "Value": value} for name, value in (("prefix", prefix), ("suffix", suffix)) if value]
+    s3.put_bucket_notification_configuration(Bucket="shared-bucket", NotificationConfiguration={
+        "QueueConfigurations": [{"Id": "their-queue", "QueueArn": "arn:aws:sqs:us-east-1:123456789012:q",
+                                 "Events": list(events), "Filter": {"Key": {"FilterRules": rules}}}],
+    })
+
+
+@pytest.mark.parametrize(("theirs", "mine"), [
+    (("in/", "", ("s3:ObjectCreated:*",)), ("in/", "")),
+    (("in/", "", ("s3:ObjectCreated:Put",)), ("in/videos/", ".avi")),
+    (("", ".avi", ("s3:ObjectCreated:*",)), ("in/", "")),
+    (("in/v", ".avi", ("s3:ObjectCreated:*",)), ("in/", "s/clip.avi")),
+])
+def test_a_trigger_that_overlaps_another_entry_is_refused_naming_both_before_any_write(
+    s3: Any, theirs: tuple[str, str, tuple[str, ...]], mine: tuple[str, str]
+) -> None:
+    someone_elses(s3, theirs[0], theirs[1], theirs[2])
+    trigger = BucketNotifications(s3, "shared-bucket", "scar-abc-", (NotificationEntry("scar-abc-1", FUNCTION, *mine),))
+    with pytest.raises(AwsError) as refused:
+        trigger.create()
+    assert refused.value.kind is ErrorKind.TERMINAL
+    assert refused.value.message.startswith(f"spec.input: the trigger on s3://shared-bucket/{mine[0]}*{mine[1]} ")
+    assert "'their-queue'" in refused.value.message and "arn:aws:sqs" in refused.value.message
+    configuration = s3.get_bucket_notification_configuration(Bucket="shared-bucket")
+    assert "LambdaFunctionConfigurations" not in configuration  # nothing was written
+
+
+@pytest.mark.parametrize(("theirs", "mine"), [
+    (("in/", ".jpg", ("s3:ObjectCreated:*",)), ("in/", ".avi")),       # same prefix, other suffixes
+    (("out/", "", ("s3:ObjectCreated:*",)), ("in/", "")),               # other prefixes
+    (("in/", "", ("s3:ObjectRemoved:*",)), ("in/", "")),                # other events
+])
+def test_triggers_beside_another_entry_are_accepted(
+    s3: Any, theirs: tuple[str, str, tuple[str, ...]], mine: tuple[str, str]
+) -> None:
+    someone_elses(s3, theirs[0], theirs[1], theirs[2])
+    BucketNotifications(s3, "shared-bucket", "scar-abc-", (NotificationEntry("scar-abc-1", FUNCTION, *mine),)).create()
+    assert entries(s3) == ["scar-abc-1"]

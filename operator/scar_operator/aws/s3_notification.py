@@ -18,6 +18,7 @@ from typing import Any
 
 from scar_operator.aws.errors import AwsError, ErrorKind, call, call_or_none
 from scar_operator.desired import NotificationEntry, canonical
+from scar_operator.models import key_filters_overlap, s3_events_overlap
 from scar_operator.reconciler import Observation
 
 _bucket_locks: dict[str, threading.Lock] = {}
@@ -66,6 +67,23 @@ class BucketNotifications:
         in_sync = sorted(map(_normal, ours)) == sorted(_normal(e.to_aws()) for e in self.entries)
         return Observation(exists=bool(ours), in_sync=in_sync)
 
+    def check_fits(self) -> None:
+        """Read-only, before any write of the pass: the entries would not overlap another owner's."""
+        configuration = self._read()
+        if configuration is not None:
+            ours = {id(e) for e in self._ours(configuration)}
+            others = [e for section in _SECTIONS for e in configuration.get(section, []) if id(e) not in ours]
+            self._refuse_overlaps(self.entries, others)
+
+    def _refuse_overlaps(self, entries: tuple[NotificationEntry, ...], others: list[dict[str, Any]]) -> None:
+        # S3 would refuse the whole write with a bare "Configurations overlap": say which entry is in the way.
+        for entry in entries:
+            for other in others:
+                if _overlap(entry.to_aws(), other):
+                    message = _overlap_message(self.bucket, entry, other)
+                    raise AwsError(ErrorKind.TERMINAL, "OverlappingTrigger", message,
+                                   "PutBucketNotificationConfiguration")
+
     def create(self) -> str | None:
         return self._write(self.entries)
 
@@ -90,6 +108,7 @@ class BucketNotifications:
             section: [e for e in configuration.get(section, []) if id(e) not in ours]
             for section in _SECTIONS
         }
+        self._refuse_overlaps(entries, [e for section in _SECTIONS for e in merged[section]])
         merged["LambdaFunctionConfigurations"].extend(e.to_aws() for e in entries)
         document: dict[str, Any] = {k: v for k, v in merged.items() if v}
         if "EventBridgeConfiguration" in configuration:
@@ -101,6 +120,26 @@ class BucketNotifications:
             ),
         )
         return None
+
+
+def _key_filter(entry: dict[str, Any]) -> tuple[str, str]:
+    rules = {r["Name"].lower(): r["Value"] for r in entry.get("Filter", {}).get("Key", {}).get("FilterRules", [])}
+    return rules.get("prefix", ""), rules.get("suffix", "")
+
+
+def _overlap(first: dict[str, Any], second: dict[str, Any]) -> bool:
+    """S3's rule for two entries of one bucket: a common event, and a key both filters match."""
+    if not any(s3_events_overlap(a, b) for a in first.get("Events", []) for b in second.get("Events", [])):
+        return False
+    return key_filters_overlap(*_key_filter(first), *_key_filter(second))
+
+
+def _overlap_message(bucket: str, entry: NotificationEntry, other: dict[str, Any]) -> str:
+    destination = other.get("LambdaFunctionArn") or other.get("QueueArn") or other.get("TopicArn") or "?"
+    return (f"spec.input: the trigger on s3://{bucket}/{entry.prefix}*{entry.suffix} overlaps the bucket's "
+            f"notification {other.get('Id', '(no id)')!r} (to {destination}, "
+            f"prefix {_key_filter(other)[0]!r}, suffix {_key_filter(other)[1]!r}); S3 refuses two notifications "
+            f"for the same event that can match the same key: narrow the prefix or suffix of one of them")
 
 
 def _normal(entry: dict[str, Any]) -> str:

@@ -10,8 +10,9 @@ the cloud. So on top of it:
 - Lambda settles as AWS does: a new function is `Pending` and an updated one `InProgress` for a
   moment, and UpdateFunctionConfiguration / UpdateFunctionCode meanwhile fail with
   ResourceConflictException (moto reports Active at once and accepts everything);
-- S3 validates a notification's destination as AWS does: a Lambda entry is refused unless the
-  function exists and its policy lets S3 invoke it for this bucket (moto stores anything).
+- S3 validates a notification configuration as AWS does: a Lambda entry is refused unless the
+  function exists and its policy lets S3 invoke it for this bucket, and two entries that share an
+  event and can match the same key are refused as overlapping (moto stores anything).
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ from moto.s3 import models as s3_models
 from moto.s3 import notifications as s3_notifications
 from moto.s3.exceptions import S3ClientError
 from moto.server import ThreadedMotoServer
+
+from scar_operator.models import key_filters_overlap, s3_events_overlap
 
 _patch_lock = threading.Lock()
 _patched = False
@@ -161,6 +164,28 @@ class _UnvalidatedDestinationError(S3ClientError):
         super().__init__("InvalidArgument", "Unable to validate the following destination configurations")
 
 
+class _OverlappingConfigurationsError(S3ClientError):
+    def __init__(self) -> None:
+        super().__init__("InvalidArgument", "Configurations overlap. Configurations on the same bucket cannot "
+                                            "share a common event type.")
+
+
+def _moto_key_filter(entry: dict[str, Any]) -> tuple[str, str]:
+    """(prefix, suffix) of an entry as moto parses it from the request's XML."""
+    rules = ((entry.get("Filter") or {}).get("S3Key") or {}).get("FilterRule") or []
+    named = {str(r.get("Name", "")).lower(): str(r.get("Value", "")) for r in rules}
+    return named.get("prefix", ""), named.get("suffix", "")
+
+
+def _overlapping(entries: list[dict[str, Any]]) -> bool:
+    for i, first in enumerate(entries):
+        for second in entries[i + 1:]:
+            events = any(s3_events_overlap(a, b) for a in first.get("Event", []) for b in second.get("Event", []))
+            if events and key_filters_overlap(*_moto_key_filter(first), *_moto_key_filter(second)):
+                return True
+    return False
+
+
 def _s3_may_invoke(function_arn: str, bucket: str) -> bool:
     """Whether the function exists and a statement of its policy lets S3 invoke it for `bucket`."""
     parts = function_arn.split(":")
@@ -190,6 +215,9 @@ def _validated_notifications(backend: Any) -> None:
         for entry in notification_config.get("CloudFunctionConfiguration") or []:
             if not _s3_may_invoke(str(entry.get("CloudFunction", "")), bucket_name):
                 raise _UnvalidatedDestinationError()
+        sections = ("CloudFunctionConfiguration", "QueueConfiguration", "TopicConfiguration")
+        if _overlapping([e for section in sections for e in notification_config.get(section) or []]):
+            raise _OverlappingConfigurationsError()
         put(self, bucket_name, notification_config)
 
     backend.put_bucket_notification_configuration = put_bucket_notification_configuration
