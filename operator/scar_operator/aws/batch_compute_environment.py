@@ -44,9 +44,6 @@ class ComputeEnvironment:
         early = not_ours_or_settling(found, self.owner, "compute environment")
         if early is not None:
             return early
-        if found.get("status") == "INVALID":
-            reason = f"{self.describe} is INVALID: {found.get('statusReason', '')}"
-            raise AwsError(ErrorKind.TERMINAL, "ComputeEnvironmentInvalid", reason, "DescribeComputeEnvironments")
         actual_type = (found.get("computeResources") or {}).get("type")
         # A plan without a type is a teardown by name: whatever the type, it goes.
         if self.plan.type and actual_type and actual_type != self.plan.type:
@@ -55,7 +52,13 @@ class ComputeEnvironment:
                 f"spec.compute.type: AWS Batch cannot change a compute environment from {actual_type} to "
                 f"{self.plan.type} in place; delete this object and create it again with the new type",
                 "UpdateComputeEnvironment")
-        return Observation(exists=True, in_sync=not self._drift(found))
+        drift = self._drift(found)
+        # INVALID (a subnet of another VPC, a role AWS cannot use): AWS takes an update that mends it,
+        # so a changed spec is applied; with nothing to change, only the user can help.
+        if found.get("status") == "INVALID" and self.plan.type and not drift:
+            reason = f"{self.describe} is INVALID: {found.get('statusReason', '')}"
+            raise AwsError(ErrorKind.TERMINAL, "ComputeEnvironmentInvalid", reason, "DescribeComputeEnvironments")
+        return Observation(exists=True, in_sync=not drift)
 
     def _drift(self, found: dict[str, Any]) -> list[str]:
         actual = found.get("computeResources") or {}
