@@ -85,8 +85,18 @@ class LambdaFunction:
             return Observation(exists=True, settling=settling)
         in_sync = not self._configuration_drift(config) and not self._code_drift(found)
         if in_sync and config.get("State") == "Failed":
-            raise AwsError(ErrorKind.TERMINAL, "FunctionFailed", config.get("StateReason", ""), "GetFunction")
+            raise AwsError(ErrorKind.TERMINAL, str(config.get("StateReasonCode") or "FunctionFailed"),
+                           self._failure(config), "GetFunction")
         return Observation(exists=True, in_sync=in_sync)
+
+    def _failure(self, config: dict[str, Any]) -> str:
+        """Why Lambda gave up on the function, and for an image it cannot use, which field to fix."""
+        code = str(config.get("StateReasonCode") or "")
+        message = f"{self.describe} is Failed: {config.get('StateReason') or code or 'no reason given'}"
+        if "Image" in code:  # ImageAccessDenied, ImageDeleted, InvalidImage
+            message = (f"spec.image: {message}; Lambda pulls only from ECR in the function's account and region, "
+                       f"and the repository must let Lambda read it")
+        return message
 
     def _configuration_drift(self, config: dict[str, Any]) -> list[str]:
         s = self.settings
