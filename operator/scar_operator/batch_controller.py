@@ -18,7 +18,6 @@ from scar_operator.controller_support import (
     account_in,
     buckets_to_remember,
     check_region_unchanged,
-    check_triggers_fit,
     owner_of,
     recorded_trigger_buckets,
     teardown_region,
@@ -84,7 +83,6 @@ def reconcile(
         platform = (shared_queue_platform(clients.client("batch", region), parsed.job_queue)
                     if parsed.job_queue else None)
         plan = plan_batch_job(parsed, owner, account, _network(parsed, clients, region), platform)
-        check_triggers_fit(clients, account, owner, plan.notifications)
     except SpecError as e:
         return from_spec_error(e)
     except AwsError as e:

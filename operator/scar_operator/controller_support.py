@@ -7,9 +7,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from scar_operator import naming
-from scar_operator.aws.s3_notification import BucketNotifications
 from scar_operator.aws.session import AwsClients
-from scar_operator.desired import Account, NotificationEntry
+from scar_operator.desired import Account
 from scar_operator.models import SpecError
 from scar_operator.settings import OperatorSettings
 
@@ -54,12 +53,3 @@ def check_region_unchanged(region: str, status: Mapping[str, Any]) -> None:
             f"create a new object for another region"
         )
 
-
-def check_triggers_fit(clients: AwsClients, account: Account, owner: naming.Owner,
-                       notifications: Mapping[str, Sequence[NotificationEntry]]) -> None:
-    """Reads only, before the pass writes anything: S3 would accept every trigger beside what the buckets hold.
-
-    Another owner's overlapping entry is found here, so that the refusal costs no half-made function."""
-    for bucket, entries in notifications.items():
-        BucketNotifications(clients.client("s3", account.region), bucket, naming.notification_id_prefix(owner),
-                            tuple(entries)).check_fits()

@@ -16,7 +16,6 @@ from scar_operator.controller_support import (
     account_in,
     buckets_to_remember,
     check_region_unchanged,
-    check_triggers_fit,
     owner_of,
     recorded_trigger_buckets,
     teardown_region,
@@ -65,7 +64,6 @@ def reconcile(
         name = parsed.function_name or naming.function_name(owner)
         _check_immutable(parsed, name, region, status)
         plan = plan_function(parsed, owner, account_in(clients, region))
-        check_triggers_fit(clients, plan.account, owner, plan.notifications)
     except SpecError as e:
         return from_spec_error(e)
     except AwsError as e:

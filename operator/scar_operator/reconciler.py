@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from scar_operator.aws.errors import AwsError, ErrorKind
 
@@ -50,6 +50,17 @@ class Resource(Protocol):
         ...
 
 
+@runtime_checkable
+class CheckedBeforeWrites(Protocol):
+    """A resource AWS may refuse for a reason only AWS's current state shows (another owner's
+    overlapping trigger): it checks, reading only, before the pass writes anything, so the refusal
+    costs no half-made set of resources."""
+
+    def check_fits(self) -> None:
+        """Raise AwsError (terminal) when AWS would refuse this resource's write."""
+        ...
+
+
 @dataclass
 class Outcome:
     """What a pass did, and whether it reached the end."""
@@ -75,9 +86,13 @@ class ForeignResourceError(AwsError):
 def apply(wanted: Sequence[Resource], unwanted: Sequence[Resource] = ()) -> Outcome:
     """Create or update `wanted` in order, then delete `unwanted` in reverse order.
 
+    Before any write, every resource that can be refused for what AWS holds checks that it fits.
     A pass stops at the first resource that AWS is still settling; the caller requeues. A pass
     that finds everything in sync makes read calls only.
     """
+    for resource in wanted:
+        if isinstance(resource, CheckedBeforeWrites):
+            resource.check_fits()
     outcome = Outcome()
     for resource in wanted:
         seen = resource.observe()

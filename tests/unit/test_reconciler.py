@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import pytest
 from scar_operator import reconciler
+from scar_operator.aws.errors import AwsError, ErrorKind
 from scar_operator.reconciler import ForeignResourceError, Observation
 
 
@@ -94,3 +95,30 @@ def test_teardown_reverses_skips_the_missing_and_leaves_foreign_resources() -> N
     assert outcome.done
     assert log == ["observe trigger", "delete trigger", "observe function", "observe role", "delete role",
                    "observe bucket-policy"]
+
+
+@dataclass
+class FakeTrigger(FakeResource):
+    """A resource AWS may refuse for what it already holds: it checks before the pass writes."""
+
+    refused: bool = False
+
+    def check_fits(self) -> None:
+        self.log.append(f"check {self.name}")
+        if self.refused:
+            raise AwsError(ErrorKind.TERMINAL, "OverlappingTrigger", f"{self.name} overlaps", "Put")
+
+
+def test_resources_that_aws_may_refuse_are_checked_before_any_write() -> None:
+    log: list[str] = []
+    resources = [FakeResource("function", log), FakeTrigger("trigger", log)]
+    reconciler.apply(resources)
+    assert log == ["check trigger", "observe function", "create function", "observe trigger", "create trigger"]
+
+
+def test_a_refused_check_stops_the_pass_before_anything_is_written() -> None:
+    log: list[str] = []
+    resources = [FakeResource("function", log), FakeTrigger("trigger", log, refused=True)]
+    with pytest.raises(AwsError, match="trigger overlaps"):
+        reconciler.apply(resources)
+    assert log == ["check trigger"]

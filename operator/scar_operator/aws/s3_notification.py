@@ -13,7 +13,7 @@ race remains, and the periodic re-check restores the entries of live objects.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from scar_operator.aws.errors import AwsError, ErrorKind, call, call_or_none
@@ -39,6 +39,8 @@ class BucketNotifications:
     bucket: str
     id_prefix: str
     entries: tuple[NotificationEntry, ...]
+    # What check_fits read, for the same pass's observe: one read of the bucket per pass.
+    _checked: dict[str, Any] | None = field(default=None, init=False, repr=False)
 
     @property
     def describe(self) -> str:
@@ -60,7 +62,8 @@ class BucketNotifications:
         ]
 
     def observe(self) -> Observation:
-        configuration = self._read()
+        configuration = self._checked if self._checked is not None else self._read()
+        self._checked = None
         if configuration is None:
             return Observation(exists=False, in_sync=not self.entries)
         ours = self._ours(configuration)
@@ -69,7 +72,7 @@ class BucketNotifications:
 
     def check_fits(self) -> None:
         """Read-only, before any write of the pass: the entries would not overlap another owner's."""
-        configuration = self._read()
+        configuration = self._checked = self._read()
         if configuration is not None:
             ours = {id(e) for e in self._ours(configuration)}
             others = [e for section in _SECTIONS for e in configuration.get(section, []) if id(e) not in ours]

@@ -1,18 +1,8 @@
 """The embedded AWS: a moto server on loopback, for the tests and the demo.
 
-Plain moto is more lenient than AWS, and a client that works only because of that would fail in
-the cloud. So on top of it:
-- nothing runs in Docker (there is none): moto records Lambda invocations and Batch jobs, S3
-  notifications invoke nothing, and the local runtime runs all of it on the host;
-- AWS Batch is as strict as AWS about order and updates: a job queue must be DISABLED before it is
-  deleted, a compute environment DISABLED and no longer used by any queue, and an update of a
-  compute environment's resources takes effect (moto ignores it, which would hide drift forever);
-- Lambda settles as AWS does: a new function is `Pending` and an updated one `InProgress` for a
-  moment, and UpdateFunctionConfiguration / UpdateFunctionCode meanwhile fail with
-  ResourceConflictException (moto reports Active at once and accepts everything);
-- S3 validates a notification configuration as AWS does: a Lambda entry is refused unless the
-  function exists and its policy lets S3 invoke it for this bucket, and two entries that share an
-  event and can match the same key are refused as overlapping (moto stores anything).
+On top of plain moto: nothing runs in Docker (there is none: moto records Lambda invocations and
+Batch jobs, S3 notifications invoke nothing, and the local runtime runs all of it on the host),
+and AWS's rules that moto does not enforce are taught to it (aws_rules.py).
 """
 
 from __future__ import annotations
@@ -20,29 +10,20 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
-import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 from moto.awslambda import models as lambda_models
-from moto.awslambda.exceptions import LambdaClientError
-from moto.awslambda.utils import get_backend as lambda_backend
 from moto.batch import models as batch_models
-from moto.batch.exceptions import ClientException
 from moto.s3 import models as s3_models
 from moto.s3 import notifications as s3_notifications
-from moto.s3.exceptions import S3ClientError
 from moto.server import ThreadedMotoServer
 
-from scar_operator.models import key_filters_overlap, s3_events_overlap
+from scar_operator.local.aws_rules import teach_batch, teach_lambda, teach_s3
 
 _patch_lock = threading.Lock()
 _patched = False
-# How long a Lambda function stays Pending after create, or InProgress after an update. AWS takes
-# seconds; this is enough for a write issued too early to be refused, and short for the tests.
-LAMBDA_SETTLE_SECONDS = 0.3
 
 
 @dataclass(frozen=True)
@@ -51,176 +32,17 @@ class EmbeddedAws:
 
 
 def _teach_moto() -> None:
-    """Patch moto once per process with the AWS rules listed in this module's docstring."""
+    """Patch moto once per process: AWS's rules, and no Docker behind S3 notifications."""
     global _patched
     with _patch_lock:
         if _patched:
             return
-        _strict_batch(batch_models.BatchBackend)
-        _settling_lambda(lambda_models.LambdaBackend, lambda_models.LambdaFunction)
-        _validated_notifications(s3_models.S3Backend)
+        teach_batch(batch_models.BatchBackend)
+        teach_lambda(lambda_models.LambdaBackend, lambda_models.LambdaFunction)
+        teach_s3(s3_models.S3Backend)
         # An S3 notification would make moto start a container for the function (and fail, loudly).
         s3_notifications._invoke_awslambda = lambda *args, **kwargs: None
         _patched = True
-
-
-def _strict_batch(backend: Any) -> None:
-    delete_queue = backend.delete_job_queue
-    delete_environment = backend.delete_compute_environment
-    update_environment = backend.update_compute_environment
-
-    def delete_job_queue(self: Any, queue_name: str) -> None:
-        queue = self.get_job_queue(queue_name)
-        if queue is not None and queue.state != "DISABLED":
-            raise ClientException(f"Job queue {queue_name} must be DISABLED before it can be deleted")
-        delete_queue(self, queue_name)
-
-    def delete_compute_environment(self: Any, compute_environment_name: str) -> None:
-        name = compute_environment_name
-        environment = self.get_compute_environment(name)
-        if environment is not None:
-            if environment.state != "DISABLED":
-                raise ClientException(f"Compute environment {name} must be DISABLED before it can be deleted")
-            for queue in self._job_queues.values():
-                if any(e.arn == environment.arn for e in queue.environments):
-                    raise ClientException(
-                        f"Cannot delete, found existing JobQueue relationship for compute environment {name}"
-                    )
-        delete_environment(self, name)
-
-    def update_compute_environment(self: Any, compute_environment_name: str, state: str | None,
-                                   compute_resources: Any | None, service_role: str | None) -> tuple[str, str]:
-        result: tuple[str, str] = update_environment(
-            self, compute_environment_name=compute_environment_name, state=state,
-            compute_resources=compute_resources, service_role=service_role)
-        environment = self.get_compute_environment(compute_environment_name)
-        if compute_resources and environment is not None:
-            environment.compute_resources = {**environment.compute_resources, **compute_resources}
-        return result
-
-    backend.delete_job_queue = delete_job_queue
-    backend.delete_compute_environment = delete_compute_environment
-    backend.update_compute_environment = update_compute_environment
-
-
-class _ResourceConflictError(LambdaClientError):
-    code = 409
-
-    def __init__(self, message: str) -> None:
-        super().__init__("ResourceConflictException", message)
-
-
-def _settling_lambda(backend: Any, function: Any) -> None:
-    """Pending after create, InProgress after an update, and no code or configuration write meanwhile."""
-    describe = function.get_configuration
-    create = backend.create_function
-    update_code = backend.update_function_code
-    update_configuration = backend.update_function_configuration
-
-    def settling(fn: Any) -> str | None:
-        state, until = getattr(fn, "_scar_settling", (None, 0.0))
-        return str(state) if state is not None and time.monotonic() < until else None
-
-    def get_configuration(self: Any, on_create: bool = False) -> dict[str, Any]:
-        config: dict[str, Any] = describe(self, on_create)
-        state = settling(self)
-        if state == "Pending":
-            config.update(State="Pending", StateReason="The function is being created.", StateReasonCode="Creating")
-        elif state == "InProgress":
-            config.update(LastUpdateStatus="InProgress", LastUpdateStatusReason="The function is being updated.")
-        return config
-
-    def refuse_while_settling(fn: Any) -> None:
-        state = settling(fn)
-        if state == "Pending":
-            raise _ResourceConflictError("The operation cannot be performed at this time. "
-                                    "The function is currently in the following state: Pending")
-        if state == "InProgress":
-            raise _ResourceConflictError("The operation cannot be performed at this time. "
-                                    f"An update is in progress for resource: {fn.function_arn}")
-
-    def create_function(self: Any, spec: dict[str, Any]) -> Any:
-        fn = create(self, spec)
-        fn._scar_settling = ("Pending", time.monotonic() + LAMBDA_SETTLE_SECONDS)
-        return fn
-
-    def updater(original: Any) -> Any:
-        def update(self: Any, function_name: str, qualifier: str, body: dict[str, Any]) -> Any:
-            fn = self.get_function(function_name, qualifier)
-            refuse_while_settling(fn)
-            result = original(self, function_name, qualifier, body)
-            fn._scar_settling = ("InProgress", time.monotonic() + LAMBDA_SETTLE_SECONDS)
-            return result
-        return update
-
-    function.get_configuration = get_configuration
-    backend.create_function = create_function
-    backend.update_function_code = updater(update_code)
-    backend.update_function_configuration = updater(update_configuration)
-
-
-class _UnvalidatedDestinationError(S3ClientError):
-    def __init__(self) -> None:
-        super().__init__("InvalidArgument", "Unable to validate the following destination configurations")
-
-
-class _OverlappingConfigurationsError(S3ClientError):
-    def __init__(self) -> None:
-        super().__init__("InvalidArgument", "Configurations overlap. Configurations on the same bucket cannot "
-                                            "share a common event type.")
-
-
-def _moto_key_filter(entry: dict[str, Any]) -> tuple[str, str]:
-    """(prefix, suffix) of an entry as moto parses it from the request's XML."""
-    rules = ((entry.get("Filter") or {}).get("S3Key") or {}).get("FilterRule") or []
-    named = {str(r.get("Name", "")).lower(): str(r.get("Value", "")) for r in rules}
-    return named.get("prefix", ""), named.get("suffix", "")
-
-
-def _overlapping(entries: list[dict[str, Any]]) -> bool:
-    for i, first in enumerate(entries):
-        for second in entries[i + 1:]:
-            events = any(s3_events_overlap(a, b) for a in first.get("Event", []) for b in second.get("Event", []))
-            if events and key_filters_overlap(*_moto_key_filter(first), *_moto_key_filter(second)):
-                return True
-    return False
-
-
-def _s3_may_invoke(function_arn: str, bucket: str) -> bool:
-    """Whether the function exists and a statement of its policy lets S3 invoke it for `bucket`."""
-    parts = function_arn.split(":")
-    if len(parts) < 7:
-        return False
-    region, account = parts[3], parts[4]
-    try:
-        # moto's own look-up: it serves Lambda from another backend when Docker is off.
-        fn = lambda_backend(account, region).get_function(function_arn)
-        statements = fn.policy.get_policy()["Policy"]["Statement"]
-    except Exception:  # no such function, or no policy at all
-        return False
-    for statement in statements:
-        principal = statement.get("Principal") or {}
-        service = principal.get("Service") if isinstance(principal, dict) else principal
-        source = ((statement.get("Condition") or {}).get("ArnLike") or {}).get("AWS:SourceArn")
-        if service == "s3.amazonaws.com" and source in (None, f"arn:aws:s3:::{bucket}"):
-            return True
-    return False
-
-
-def _validated_notifications(backend: Any) -> None:
-    put = backend.put_bucket_notification_configuration
-
-    def put_bucket_notification_configuration(self: Any, bucket_name: str,
-                                              notification_config: dict[str, Any]) -> None:
-        for entry in notification_config.get("CloudFunctionConfiguration") or []:
-            if not _s3_may_invoke(str(entry.get("CloudFunction", "")), bucket_name):
-                raise _UnvalidatedDestinationError()
-        sections = ("CloudFunctionConfiguration", "QueueConfiguration", "TopicConfiguration")
-        if _overlapping([e for section in sections for e in notification_config.get(section) or []]):
-            raise _OverlappingConfigurationsError()
-        put(self, bucket_name, notification_config)
-
-    backend.put_bucket_notification_configuration = put_bucket_notification_configuration
 
 
 def _run_nothing_in_docker(url: str) -> None:

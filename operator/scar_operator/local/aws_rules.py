@@ -1,0 +1,191 @@
+"""AWS's rules that plain moto does not enforce, taught to the embedded moto server.
+
+A client that works only because moto is lenient would fail in the cloud, so the embedded AWS is
+as strict as AWS where this project's clients depend on it:
+- Batch: a job queue is deleted only once DISABLED, a compute environment only once DISABLED and
+  no longer used by any queue, and an update of a compute environment's resources takes effect
+  (moto ignores it, which would hide drift forever);
+- Lambda: a new function is `Pending` and an updated one `InProgress` for a moment, and
+  UpdateFunctionConfiguration / UpdateFunctionCode meanwhile fail with ResourceConflictException
+  (moto reports Active at once and accepts everything);
+- S3: a Lambda notification entry is refused unless the function exists and its policy lets S3
+  invoke it for the bucket, and two entries that share an event and can match the same key are
+  refused as overlapping (moto stores anything).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from moto.awslambda.exceptions import LambdaClientError
+from moto.awslambda.utils import get_backend as lambda_backend
+from moto.batch.exceptions import ClientException
+from moto.s3.exceptions import S3ClientError
+
+from scar_operator.models import key_filters_overlap, s3_events_overlap
+
+# How long a Lambda function stays Pending after create, or InProgress after an update. AWS takes
+# seconds; this is enough for a write issued too early to be refused, and short for the tests.
+LAMBDA_SETTLE_SECONDS = 0.3
+
+
+def teach_batch(backend: Any) -> None:
+    """Deletion only once DISABLED and unused; compute environment updates that take effect."""
+    delete_queue = backend.delete_job_queue
+    delete_environment = backend.delete_compute_environment
+    update_environment = backend.update_compute_environment
+
+    def delete_job_queue(self: Any, queue_name: str) -> None:
+        queue = self.get_job_queue(queue_name)
+        if queue is not None and queue.state != "DISABLED":
+            raise ClientException(f"Job queue {queue_name} must be DISABLED before it can be deleted")
+        delete_queue(self, queue_name)
+
+    def delete_compute_environment(self: Any, compute_environment_name: str) -> None:
+        name = compute_environment_name
+        environment = self.get_compute_environment(name)
+        if environment is not None:
+            if environment.state != "DISABLED":
+                raise ClientException(f"Compute environment {name} must be DISABLED before it can be deleted")
+            for queue in self._job_queues.values():
+                if any(e.arn == environment.arn for e in queue.environments):
+                    raise ClientException(
+                        f"Cannot delete, found existing JobQueue relationship for compute environment {name}"
+                    )
+        delete_environment(self, name)
+
+    def update_compute_environment(self: Any, compute_environment_name: str, state: str | None,
+                                   compute_resources: Any | None, service_role: str | None) -> tuple[str, str]:
+        result: tuple[str, str] = update_environment(
+            self, compute_environment_name=compute_environment_name, state=state,
+            compute_resources=compute_resources, service_role=service_role)
+        environment = self.get_compute_environment(compute_environment_name)
+        if compute_resources and environment is not None:
+            environment.compute_resources = {**environment.compute_resources, **compute_resources}
+        return result
+
+    backend.delete_job_queue = delete_job_queue
+    backend.delete_compute_environment = delete_compute_environment
+    backend.update_compute_environment = update_compute_environment
+
+
+class _ResourceConflictError(LambdaClientError):
+    code = 409
+
+    def __init__(self, message: str) -> None:
+        super().__init__("ResourceConflictException", message)
+
+
+def teach_lambda(backend: Any, function: Any) -> None:
+    """Pending after create, InProgress after an update, and no code or configuration write meanwhile."""
+    describe = function.get_configuration
+    create = backend.create_function
+    update_code = backend.update_function_code
+    update_configuration = backend.update_function_configuration
+
+    def settling(fn: Any) -> str | None:
+        state, until = getattr(fn, "_scar_settling", (None, 0.0))
+        return str(state) if state is not None and time.monotonic() < until else None
+
+    def get_configuration(self: Any, on_create: bool = False) -> dict[str, Any]:
+        config: dict[str, Any] = describe(self, on_create)
+        state = settling(self)
+        if state == "Pending":
+            config.update(State="Pending", StateReason="The function is being created.", StateReasonCode="Creating")
+        elif state == "InProgress":
+            config.update(LastUpdateStatus="InProgress", LastUpdateStatusReason="The function is being updated.")
+        return config
+
+    def refuse_while_settling(fn: Any) -> None:
+        state = settling(fn)
+        if state == "Pending":
+            raise _ResourceConflictError("The operation cannot be performed at this time. "
+                                    "The function is currently in the following state: Pending")
+        if state == "InProgress":
+            raise _ResourceConflictError("The operation cannot be performed at this time. "
+                                    f"An update is in progress for resource: {fn.function_arn}")
+
+    def create_function(self: Any, spec: dict[str, Any]) -> Any:
+        fn = create(self, spec)
+        fn._scar_settling = ("Pending", time.monotonic() + LAMBDA_SETTLE_SECONDS)
+        return fn
+
+    def updater(original: Any) -> Any:
+        def update(self: Any, function_name: str, qualifier: str, body: dict[str, Any]) -> Any:
+            fn = self.get_function(function_name, qualifier)
+            refuse_while_settling(fn)
+            result = original(self, function_name, qualifier, body)
+            fn._scar_settling = ("InProgress", time.monotonic() + LAMBDA_SETTLE_SECONDS)
+            return result
+        return update
+
+    function.get_configuration = get_configuration
+    backend.create_function = create_function
+    backend.update_function_code = updater(update_code)
+    backend.update_function_configuration = updater(update_configuration)
+
+
+class _UnvalidatedDestinationError(S3ClientError):
+    def __init__(self) -> None:
+        super().__init__("InvalidArgument", "Unable to validate the following destination configurations")
+
+
+class _OverlappingConfigurationsError(S3ClientError):
+    def __init__(self) -> None:
+        super().__init__("InvalidArgument", "Configurations overlap. Configurations on the same bucket cannot "
+                                            "share a common event type.")
+
+
+def _moto_key_filter(entry: dict[str, Any]) -> tuple[str, str]:
+    """(prefix, suffix) of an entry as moto parses it from the request's XML."""
+    rules = ((entry.get("Filter") or {}).get("S3Key") or {}).get("FilterRule") or []
+    named = {str(r.get("Name", "")).lower(): str(r.get("Value", "")) for r in rules}
+    return named.get("prefix", ""), named.get("suffix", "")
+
+
+def _overlapping(entries: list[dict[str, Any]]) -> bool:
+    for i, first in enumerate(entries):
+        for second in entries[i + 1:]:
+            events = any(s3_events_overlap(a, b) for a in first.get("Event", []) for b in second.get("Event", []))
+            if events and key_filters_overlap(*_moto_key_filter(first), *_moto_key_filter(second)):
+                return True
+    return False
+
+
+def _s3_may_invoke(function_arn: str, bucket: str) -> bool:
+    """Whether the function exists and a statement of its policy lets S3 invoke it for `bucket`."""
+    parts = function_arn.split(":")
+    if len(parts) < 7:
+        return False
+    region, account = parts[3], parts[4]
+    try:
+        # moto's own look-up: it serves Lambda from another backend when Docker is off.
+        fn = lambda_backend(account, region).get_function(function_arn)
+        statements = fn.policy.get_policy()["Policy"]["Statement"]
+    except Exception:  # no such function, or no policy at all
+        return False
+    for statement in statements:
+        principal = statement.get("Principal") or {}
+        service = principal.get("Service") if isinstance(principal, dict) else principal
+        source = ((statement.get("Condition") or {}).get("ArnLike") or {}).get("AWS:SourceArn")
+        if service == "s3.amazonaws.com" and source in (None, f"arn:aws:s3:::{bucket}"):
+            return True
+    return False
+
+
+def teach_s3(backend: Any) -> None:
+    """A notification configuration is validated before it is stored, as S3 does."""
+    put = backend.put_bucket_notification_configuration
+
+    def put_bucket_notification_configuration(self: Any, bucket_name: str,
+                                              notification_config: dict[str, Any]) -> None:
+        for entry in notification_config.get("CloudFunctionConfiguration") or []:
+            if not _s3_may_invoke(str(entry.get("CloudFunction", "")), bucket_name):
+                raise _UnvalidatedDestinationError()
+        sections = ("CloudFunctionConfiguration", "QueueConfiguration", "TopicConfiguration")
+        if _overlapping([e for section in sections for e in notification_config.get(section) or []]):
+            raise _OverlappingConfigurationsError()
+        put(self, bucket_name, notification_config)
+
+    backend.put_bucket_notification_configuration = put_bucket_notification_configuration
