@@ -13,7 +13,8 @@ import yaml
 from scar_operator.kubectl_scar.main import main
 
 from tests.harness.aws import EmulatedAws
-from tests.harness.cluster import REPO
+from tests.harness.cluster import REPO, Cluster
+from tests.harness.scar import FUNCTIONS
 
 SEEDS = sorted((REPO.parent / "shared" / "seeds").glob("*.yaml"))
 
@@ -45,6 +46,25 @@ def test_put_uploads_files_and_directories_under_the_functions_input(
     assert out.split() == [f"s3://{bucket}/frames/video.avi", f"s3://{bucket}/frames/batch/a.jpg",
                            f"s3://{bucket}/frames/batch/sub/b.jpg"]
     assert aws.client("s3").get_object(Bucket=bucket, Key="frames/batch/sub/b.jpg")["Body"].read() == b"b"
+
+
+@pytest.mark.usefixtures("user_env")
+def test_put_says_when_a_file_will_not_trigger_the_function(
+    capsys: pytest.CaptureFixture[str], cluster: Cluster, namespace: str, function: dict[str, Any], bucket: str,
+    tmp_path: Path,
+) -> None:
+    cluster.patch_spec(FUNCTIONS, namespace, "darknet", {"input": [{"bucket": bucket, "prefix": "frames/",
+                                                                    "suffix": ".jpg"}]})
+    (tmp_path / "frame.jpg").write_bytes(b"j")
+    (tmp_path / "clip.mp4").write_bytes(b"m")
+
+    code, out, err = run(capsys, "put", "darknet", str(tmp_path / "frame.jpg"), str(tmp_path / "clip.mp4"))
+
+    assert code == 0  # both are uploaded: storing a file there may be what the user wants
+    assert out.split() == [f"s3://{bucket}/frames/frame.jpg", f"s3://{bucket}/frames/clip.mp4"]
+    notes = [line for line in err.splitlines() if "kubectl scar put: note:" in line]
+    assert notes == [f"kubectl scar put: note: s3://{bucket}/frames/clip.mp4 does not end in '.jpg', "
+                     f"so it does not trigger ScarFunction darknet"]
 
 
 @pytest.mark.usefixtures("user_env")

@@ -49,6 +49,9 @@ def _put(args: argparse.Namespace) -> int:
         raise UserError("put: name at least one FILE (or -p PATH)")
     for uri in put(_aws("s3", target), location, files):
         print(uri)
+        if not uri.endswith(location.suffix):  # uploaded all the same: the user may mean to store it
+            print(f"kubectl scar put: note: {uri} does not end in {location.suffix!r}, so it does not trigger "
+                  f"{target.kind} {target.name}", file=sys.stderr)
     return 0
 
 

@@ -16,6 +16,8 @@ PLURALS = (("ScarFunction", "scarfunctions"), ("ScarBatchJob", "scarbatchjobs"))
 class Location:
     bucket: str
     prefix: str
+    # An input's suffix filter: only keys ending so trigger the function.
+    suffix: str = ""
 
     def key(self, relative: str) -> str:
         base = self.prefix if not self.prefix or self.prefix.endswith("/") else self.prefix + "/"
@@ -38,7 +40,7 @@ class Target:
         return self.status.get("region") or self.spec.get("region")
 
     def inputs(self) -> list[Location]:
-        return [Location(i["bucket"], i.get("prefix", "")) for i in self.spec.get("input", [])]
+        return [Location(i["bucket"], i.get("prefix", ""), i.get("suffix", "")) for i in self.spec.get("input", [])]
 
     def outputs(self) -> list[Location]:
         return [Location(o["bucket"], o.get("prefix", "")) for o in self.spec.get("output", [])]
