@@ -6,9 +6,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from scar_operator.local.aws_emulator import teach_moto
 
 from tests.harness.aws import EmulatedAws, emulated_aws
 from tests.harness.cluster import Cluster, open_cluster
+
+# AWS's rules apply to every moto of the test process from the start, the moto server's and the
+# in-process `mock_aws` alike, so that no test passes or fails by the order tests run in.
+teach_moto()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

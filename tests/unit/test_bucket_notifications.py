@@ -21,7 +21,20 @@ def s3() -> Iterator[Any]:
     with mock_aws():
         client = boto3.client("s3", region_name="us-east-1")
         client.create_bucket(Bucket="shared-bucket")
+        for arn in (FUNCTION, OTHER):
+            function_s3_may_invoke(arn.rsplit(":", 1)[-1], "shared-bucket")
         yield client
+
+
+def function_s3_may_invoke(name: str, bucket: str) -> None:
+    """What S3 checks before it stores a notification: the function exists and lets S3 invoke it."""
+    role = boto3.client("iam", region_name="us-east-1").create_role(
+        RoleName=f"{name}-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    lambda_ = boto3.client("lambda", region_name="us-east-1")
+    lambda_.create_function(FunctionName=name, Role=role, PackageType="Image",
+                            Code={"ImageUri": f"123456789012.dkr.ecr.us-east-1.amazonaws.com/{name}:1"})
+    lambda_.add_permission(FunctionName=name, StatementId="s3", Action="lambda:InvokeFunction",
+                           Principal="s3.amazonaws.com", SourceArn=f"arn:aws:s3:::{bucket}")
 
 
 def entries(s3: Any) -> list[str]:

@@ -31,8 +31,10 @@ class EmbeddedAws:
     url: str
 
 
-def _teach_moto() -> None:
-    """Patch moto once per process: AWS's rules, and no Docker behind S3 notifications."""
+def teach_moto() -> None:
+    """Patch moto once per process: AWS's rules, and no Docker behind S3 notifications.
+
+    It changes moto's classes, so in-process moto (`mock_aws`) in the same process follows the rules too."""
     global _patched
     with _patch_lock:
         if _patched:
@@ -55,7 +57,7 @@ def _run_nothing_in_docker(url: str) -> None:
 
 @contextlib.contextmanager
 def embedded_aws() -> Iterator[EmbeddedAws]:
-    _teach_moto()
+    teach_moto()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
