@@ -52,4 +52,3 @@ def check_region_unchanged(region: str, status: Mapping[str, Any]) -> None:
             f"spec.region: immutable once the AWS side exists (it is in {created_region}); "
             f"create a new object for another region"
         )
-

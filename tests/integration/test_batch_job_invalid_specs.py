@@ -87,9 +87,9 @@ def test_a_compute_type_change_is_refused_and_one_that_gets_through_is_stalled_w
 
     # The rule compares a type with the one before it; dropping `compute` goes back to the default
     # and writing it anew slips past the rule: AWS cannot follow, so the operator says why and waits.
+    mark = aws.proxy.mark()
     cluster.patch_spec(BATCH_JOBS, namespace, "retype", {"compute": None})
     cluster.patch_spec(BATCH_JOBS, namespace, "retype", {"compute": {"type": "FARGATE_SPOT"}})
-    mark = aws.proxy.mark()
     stalled = wait_stalled(cluster, namespace, "retype", BATCH_JOBS)
     assert "spec.compute.type" in stalled["message"] and "in place" in stalled["message"]
     environment = aws.client("batch").describe_compute_environments(

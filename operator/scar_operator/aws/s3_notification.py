@@ -139,14 +139,13 @@ def _overlap(first: dict[str, Any], second: dict[str, Any]) -> bool:
 
 def _overlap_message(bucket: str, entry: NotificationEntry, other: dict[str, Any]) -> str:
     destination = other.get("LambdaFunctionArn") or other.get("QueueArn") or other.get("TopicArn") or "?"
+    prefix, suffix = _key_filter(other)
     return (f"spec.input: the trigger on s3://{bucket}/{entry.prefix}*{entry.suffix} overlaps the bucket's "
-            f"notification {other.get('Id', '(no id)')!r} (to {destination}, "
-            f"prefix {_key_filter(other)[0]!r}, suffix {_key_filter(other)[1]!r}); S3 refuses two notifications "
-            f"for the same event that can match the same key: narrow the prefix or suffix of one of them")
+            f"notification {other.get('Id', '(no id)')!r} (to {destination}, prefix {prefix!r}, suffix {suffix!r}); "
+            f"S3 refuses two notifications for the same event that can match the same key: narrow the prefix or "
+            f"suffix of one of them")
 
 
 def _normal(entry: dict[str, Any]) -> str:
-    rules = sorted(
-        (r["Name"].lower(), r["Value"]) for r in entry.get("Filter", {}).get("Key", {}).get("FilterRules", [])
-    )
-    return canonical([entry.get("Id"), entry.get("LambdaFunctionArn"), sorted(entry.get("Events", [])), rules])
+    return canonical([entry.get("Id"), entry.get("LambdaFunctionArn"), sorted(entry.get("Events", [])),
+                      _key_filter(entry)])

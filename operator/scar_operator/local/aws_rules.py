@@ -101,10 +101,10 @@ def teach_lambda(backend: Any, function: Any) -> None:
         state = settling(fn)
         if state == "Pending":
             raise _ResourceConflictError("The operation cannot be performed at this time. "
-                                    "The function is currently in the following state: Pending")
+                                         "The function is currently in the following state: Pending")
         if state == "InProgress":
             raise _ResourceConflictError("The operation cannot be performed at this time. "
-                                    f"An update is in progress for resource: {fn.function_arn}")
+                                         f"An update is in progress for resource: {fn.function_arn}")
 
     def create_function(self: Any, spec: dict[str, Any]) -> Any:
         fn = create(self, spec)
