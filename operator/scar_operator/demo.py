@@ -96,9 +96,7 @@ class Demo:
         if not EXAMPLE.is_dir():
             raise FileNotFoundError(f"{EXAMPLE} is missing: run the demo from a clone of the repository")
         applied = []
-        for path in sorted(EXAMPLE.glob("*.yaml")):
-            if path.name == "kustomization.yaml":
-                continue
+        for path in sorted(EXAMPLE.glob("*.yaml")):  # the Kustomization file has no .yaml suffix
             body = yaml.safe_load(path.read_text())
             self.custom.create_namespaced_custom_object(GROUP, VERSION, NAMESPACE, PLURALS[body["kind"]], body)
             applied.append((body["kind"], body["metadata"]["name"]))

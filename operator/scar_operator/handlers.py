@@ -13,13 +13,14 @@ from typing import Any
 
 import kopf
 
-from scar_operator import GROUP, VERSION, batch_controller, conditions, function_controller
+from scar_operator import GROUP, VERSION, batch_controller, conditions, function_controller, log_levels
 from scar_operator.aws.session import AwsClients
 from scar_operator.object_events import events_of
 from scar_operator.outcome import PassResult
 from scar_operator.settings import OperatorSettings
 
 SETTINGS = OperatorSettings.from_environ()
+log = logging.getLogger(__name__)
 _clients: AwsClients | None = None
 _clients_lock = threading.Lock()
 
@@ -56,12 +57,14 @@ def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
     settings.posting.level = logging.INFO
     settings.posting.loggers = False
     settings.execution.max_workers = 8
+    log_levels.install()
 
 
 def _write_status(result: PassResult, patch: kopf.Patch, status: Mapping[str, Any], generation: int | None) -> None:
     for key, value in result.fields.items():
         patch.status[key] = value
-    patch.status["conditions"] = conditions.merge(status.get("conditions"), result.conditions, generation)
+    updates = conditions.for_generation(result.conditions, status.get("conditions"), generation)
+    patch.status["conditions"] = conditions.merge(status.get("conditions"), updates, generation)
     if generation is not None:
         patch.status["observedGeneration"] = generation
 
@@ -78,7 +81,14 @@ def _run(
 ) -> None:
     generation = meta.get("generation")
     with _object_lock(str(meta.get("uid") or f"{meta.get('namespace')}/{meta.get('name')}")):
-        result = controller(meta=meta, spec=spec, status=status, clients=aws(), settings=SETTINGS)
+        try:
+            result = controller(meta=meta, spec=spec, status=status, clients=aws(), settings=SETTINGS)
+        except Exception as e:
+            # A bug or an answer nobody foresaw: the object says so (not Ready, retrying) rather than
+            # keeping a status from before, and the log keeps the traceback for whoever fixes it.
+            log.exception("pass of %s/%s failed unexpectedly", meta.get("namespace"), meta.get("name"))
+            result = PassResult(conditions.retrying("ReconcileError", f"{type(e).__name__}: {e}"),
+                                retry_after=SETTINGS.retry_seconds)
     for event in events_of(result, status.get("conditions")):
         kopf.event(body, type=event.type, reason=event.reason, message=event.message)
     _write_status(result, patch, status, generation)
@@ -89,8 +99,10 @@ def _run(
         raise kopf.PermanentError(result.permanent)
     if result.retry_after is not None:
         # AWS settling is polled at a steady pace; throttling and conflicts back off.
-        delay = result.retry_after if result.settling else backoff(result.retry_after, retry)
-        raise kopf.TemporaryError(result.message or "waiting for AWS", delay=delay)
+        if result.settling:
+            raise kopf.TemporaryError(log_levels.SETTLING + (result.message or "waiting"), delay=result.retry_after)
+        raise kopf.TemporaryError(log_levels.RETRYING + (result.message or "retrying"),
+                                  delay=backoff(result.retry_after, retry))
 
 
 def _register(plural: str, handler_prefix: str, reconcile: Callable[..., PassResult],

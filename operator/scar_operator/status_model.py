@@ -21,7 +21,9 @@ class Condition(_Status):
     status: Literal["True", "False", "Unknown"]
     reason: str = ""
     message: str = ""
-    last_transition_time: Annotated[str, Field(json_schema_extra={"format": "date-time"})] = ""
+    # Required, as in metav1.Condition: a date-time has no empty value, so it can have no default
+    # (the API server refuses a CRD whose default does not validate against its own schema).
+    last_transition_time: Annotated[str, Field(json_schema_extra={"format": "date-time"})]
     observed_generation: int | None = None
 
 

@@ -45,7 +45,7 @@ def keys(aws: EmulatedAws, prefix: str) -> list[str]:
 
 
 def example_objects() -> list[dict[str, Any]]:
-    return [yaml.safe_load(p.read_text()) for p in sorted(EXAMPLE.glob("*.yaml")) if p.name != "kustomization.yaml"]
+    return [yaml.safe_load(p.read_text()) for p in sorted(EXAMPLE.glob("*.yaml"))]
 
 
 def upload_and_wait_for_reports(aws: EmulatedAws, runtime: LocalRuntime, video: Path, key: str,

@@ -54,12 +54,15 @@ class Call:
 
 @dataclass
 class Fault:
-    service: str
-    operation: str
+    service: str  # "*": every service
+    operation: str  # "*": every operation of the service
     status: int
     code: str
     message: str
     remaining: int
+
+    def matches(self, call: Call) -> bool:
+        return self.service in ("*", call.service) and self.operation in ("*", call.operation)
 
 
 class _Operations:
@@ -178,13 +181,13 @@ class AwsProxy:
     def _take_fault(self, call: Call) -> Fault | None:
         with self._lock:
             for fault in self.faults:
-                if fault.remaining > 0 and (fault.service, fault.operation) == (call.service, call.operation):
+                if fault.remaining > 0 and fault.matches(call):
                     fault.remaining -= 1
                     return fault
         return None
 
-    def _error_response(self, fault: Fault) -> tuple[dict[str, str], bytes]:
-        protocol = self._operations.protocol(fault.service)
+    def _error_response(self, fault: Fault, service: str) -> tuple[dict[str, str], bytes]:
+        protocol = self._operations.protocol(service)
         if protocol in ("json", "rest-json"):
             headers = {"Content-Type": "application/x-amz-json-1.1", "x-amzn-ErrorType": fault.code}
             return headers, json.dumps({"__type": fault.code, "message": fault.message}).encode()
@@ -223,7 +226,7 @@ class AwsProxy:
                     proxy.calls.append(call)
                 fault = proxy._take_fault(call)
                 if fault is not None:
-                    headers, payload = proxy._error_response(fault)
+                    headers, payload = proxy._error_response(fault, call.service)
                     call.status = fault.status
                     self.send_response(fault.status)
                     for key, value in headers.items():

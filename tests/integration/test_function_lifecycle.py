@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+from scar_operator.local import aws_rules
+
 from tests.harness.aws import EmulatedAws
 from tests.harness.cluster import Cluster
 from tests.harness.operator_process import OperatorProcess
@@ -225,8 +228,10 @@ def test_deleting_an_object_whose_aws_side_was_removed_by_hand_finishes_promptly
 
 
 def test_the_objects_events_say_what_was_done_in_aws_and_waiting_for_aws_is_no_error(
-    cluster: Cluster, aws: EmulatedAws, namespace: str, operator: OperatorProcess
+    cluster: Cluster, aws: EmulatedAws, namespace: str, operator: OperatorProcess, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # Lambda keeps the new function Pending for seconds, as AWS does: the operator must wait through it.
+    monkeypatch.setattr(aws_rules, "LAMBDA_SETTLE_SECONDS", 3.0)
     cluster.apply(FUNCTIONS, namespace, function_manifest("narrated"))
     status = wait_ready(cluster, namespace, "narrated")["status"]
     created = ("Normal", "Created", f"Created Lambda function {status['functionName']}")
@@ -241,5 +246,8 @@ def test_the_objects_events_say_what_was_done_in_aws_and_waiting_for_aws_is_no_e
     assert ("Normal", "Created", f"Created S3 notifications of this object on bucket {BUCKET}") in seen
     # The function was Pending for a while after its creation: the operator waited (its log says so),
     # and none of that waiting became an Error or Warning event.
-    assert f"Lambda function {status['functionName']}: function is Pending" in operator.logs()
+    log = operator.logs()
+    assert f"Lambda function {status['functionName']}: function is Pending" in log
+    # ...and the operator's own log says it as normal work: no ERROR line, no traceback.
+    assert [line for line in log.splitlines() if " ERROR " in line or "Traceback" in line] == []
     assert [event for event in seen if event[0] != "Normal"] == []

@@ -23,7 +23,10 @@ def render(directory: Path) -> list[dict[str, Any]]:
 
 
 def render_without_kubectl(directory: Path) -> list[dict[str, Any]]:
-    kustomization = yaml.safe_load((directory / "kustomization.yaml").read_text())
+    # kustomize reads the first of these names; crds/ uses `Kustomization` so `kubectl apply -f` skips it.
+    path = next(directory / n for n in ("kustomization.yaml", "kustomization.yml", "Kustomization")
+                if (directory / n).is_file())
+    kustomization = yaml.safe_load(path.read_text())
     unknown = set(kustomization) - SUPPORTED
     if unknown:
         raise NotImplementedError(f"{directory}: kustomization fields {sorted(unknown)} need real kustomize")

@@ -4,20 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import lupa
 import pytest
 import yaml
 
 from tests.harness.cluster import REPO
-
-SCRIPT = (REPO / "manifests" / "argocd" / "health.lua").read_text()
-
-
-def health(obj: dict[str, Any]) -> dict[str, str]:
-    lua = lupa.LuaRuntime(unpack_returned_tuples=True)
-    lua.globals().obj = lua.table_from(obj, recursive=True)
-    result = lua.execute(SCRIPT)
-    return {"status": str(result["status"]), "message": str(result["message"] or "")}
+from tests.harness.readers import argocd_health as health
 
 
 def scar_object(generation: int = 2, observed: int | None = 2, deleting: bool = False,
@@ -55,4 +46,5 @@ def test_health_follows_the_conditions(obj: dict[str, Any], status: str, message
 def test_the_argocd_configmap_patch_carries_the_same_script_for_both_kinds() -> None:
     patch = yaml.safe_load((REPO / "manifests" / "argocd" / "argocd-cm-patch.yaml").read_text())
     for kind in ("ScarFunction", "ScarBatchJob"):
-        assert patch["data"][f"resource.customizations.health.scar.dev_{kind}"].strip() == SCRIPT.strip()
+        script = (REPO / "manifests" / "argocd" / "health.lua").read_text()
+        assert patch["data"][f"resource.customizations.health.scar.dev_{kind}"].strip() == script.strip()

@@ -66,6 +66,7 @@ ACTIONS: dict[str, set[str]] = {
     "DescribeSecurityGroups": {"ec2:DescribeSecurityGroups"},
     "DescribeSubnets": {"ec2:DescribeSubnets"},
     "DescribeVpcs": {"ec2:DescribeVpcs"},
+    "GetCallerIdentity": set(),  # STS answers it for any caller: no permission can deny it
 }
 
 

@@ -30,7 +30,19 @@ def test_unknown_fields_are_pruned_but_maps_and_metadata_are_kept() -> None:
 
 def test_problems_name_the_field() -> None:
     assert structural.problems({"spec": {"memory": 99999}}, SCHEMA, root="") == [
-        ".spec.memory: Invalid value: 99999 is greater than the maximum of 10240"
+        "spec.memory: Invalid value: 99999: spec.memory in body should be less than or equal to 10240"
+    ]
+
+
+def test_a_null_in_a_field_that_is_not_nullable_counts_as_absent() -> None:
+    assert structural.apply_defaults({"spec": {"memory": None}}, SCHEMA) == {"spec": {"memory": 512}}
+
+
+def test_formats_are_checked_as_the_api_server_checks_them() -> None:
+    schema = {"type": "object", "properties": {"at": {"type": "string", "format": "date-time"}}}
+    assert structural.problems({"at": "2026-11-27T15:50:35Z"}, schema, root="") == []
+    assert structural.problems({"at": "yesterday"}, schema, root="") == [
+        'at: Invalid value: "yesterday": at in body must be of type date-time: "yesterday"'
     ]
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from scar_operator import conditions
 
 
@@ -23,11 +25,49 @@ def test_the_transition_time_stays_while_the_status_stays() -> None:
     assert flipped[2]["status"] == "True" and flipped[2]["reason"] == "InvalidSpec"
 
 
-def test_a_retry_leaves_ready_as_it_was() -> None:
-    ready = conditions.merge([], conditions.ready("ok"), 1)
-    retried = conditions.merge(ready, conditions.retrying("ThrottlingException", "slow down"), 1)
-    assert retried[0]["status"] == "True"
-    assert retried[1]["status"] == "False" and retried[1]["reason"] == "ThrottlingException"
+def passed(current: list[dict[str, Any]], updates: list[conditions.ConditionUpdate],
+           generation: int) -> dict[str, dict[str, Any]]:
+    """The conditions after a pass, by type, as the handlers write them."""
+    merged = conditions.merge(current, conditions.for_generation(updates, current, generation), generation)
+    return {c["type"]: c for c in merged}
+
+
+def test_a_failed_re_check_of_the_generation_aws_holds_keeps_ready() -> None:
+    ready = list(passed([], conditions.ready("ok"), 1).values())
+    retried = passed(ready, conditions.retrying("ThrottlingException", "slow down"), 1)
+    assert retried["Ready"]["status"] == "True" and retried["Ready"]["observedGeneration"] == 1
+    assert retried["Synced"]["status"] == "False" and retried["Synced"]["reason"] == "ThrottlingException"
+    assert retried["Reconciling"]["status"] == "False"
+
+
+def test_a_failed_pass_for_a_new_generation_is_not_ready() -> None:
+    ready = list(passed([], conditions.ready("ok"), 1).values())
+    retried = passed(ready, conditions.retrying("ThrottlingException", "Rate exceeded"), 2)
+    assert retried["Ready"]["status"] == "False" and retried["Ready"]["reason"] == "RetryingAWS"
+    assert retried["Ready"]["observedGeneration"] == 2
+    assert "generation 2" in retried["Ready"]["message"] and "Rate exceeded" in retried["Ready"]["message"]
+    assert retried["Reconciling"]["status"] == "True"
+    # ...and it stays so through the next failed pass, until a pass for 2 reaches the end.
+    again = passed(list(retried.values()), conditions.retrying("ThrottlingException", "Rate exceeded"), 2)
+    assert again["Ready"]["status"] == "False"
+    done = passed(list(again.values()), conditions.ready("ok"), 2)
+    assert done["Ready"]["status"] == "True" and done["Reconciling"]["status"] == "False"
+
+
+def test_a_first_pass_that_fails_still_writes_ready_false() -> None:
+    first = passed([], conditions.retrying("ThrottlingException", "Rate exceeded"), 1)
+    assert first["Ready"]["status"] == "False" and first["Ready"]["reason"] == "RetryingAWS"
+    assert first["Reconciling"]["status"] == "True"
+
+
+def test_stalled_is_finished_work_not_reconciling() -> None:
+    stalled = passed([], conditions.stalled("InvalidSpec", "spec.memory: too big"), 1)
+    assert stalled["Stalled"]["status"] == "True" and stalled["Reconciling"]["status"] == "False"
+
+
+def test_waiting_for_aws_to_settle_is_reconciling() -> None:
+    waiting = passed([], conditions.progressing("Lambda function x is Pending"), 1)
+    assert waiting["Ready"]["status"] == "False" and waiting["Reconciling"]["status"] == "True"
 
 
 def test_long_messages_are_cut() -> None:

@@ -8,6 +8,8 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from scar_operator.aws.errors import call
+
 # botocore's "standard" mode retries throttling and transient errors with jittered backoff;
 # what still fails after that reaches the reconciler, which requeues through kopf.
 _CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 4}, user_agent_extra="scar-operator")
@@ -23,6 +25,8 @@ class AwsClients:
         self._accounts: dict[str, str] = {}
         # boto3 sessions are not thread-safe for creating clients; the clients themselves are.
         self._lock = threading.Lock()
+        # Held across GetCallerIdentity, so that kopf's worker threads ask once per region, not once each.
+        self._accounts_lock = threading.Lock()
 
     def client(self, service: str, region: str | None = None) -> Any:
         key = (service, region or self.default_region)
@@ -35,10 +39,12 @@ class AwsClients:
 
     def account_id(self, region: str | None = None) -> str:
         region = region or self.default_region
-        if region not in self._accounts:
-            identity = self.client("sts", region).get_caller_identity()
-            self._accounts[region] = str(identity["Account"])
-        return self._accounts[region]
+        with self._accounts_lock:
+            if region not in self._accounts:
+                sts = self.client("sts", region)
+                identity = call("GetCallerIdentity", sts.get_caller_identity)
+                self._accounts[region] = str(identity["Account"])
+            return self._accounts[region]
 
     def partition(self, region: str | None = None) -> str:
         region = region or self.default_region

@@ -15,14 +15,13 @@ import concurrent.futures
 import copy
 import datetime
 import itertools
-import json
 import secrets
 import threading
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 
 import aiohttp.web
 import attrs
@@ -32,18 +31,36 @@ import kmock
 import yaml
 from kmock._internal import dicts, enums, rendering
 
-from scar_operator.local import structural
+from scar_operator.local import (
+    crd_admission,
+    field_errors,
+    namespaces,
+    openapi_discovery,
+    printer_columns,
+    structural,
+)
 
+_ALL_VERBS = {"list", "watch", "get", "create", "patch", "update", "delete"}
 _BUILTIN_RESOURCES: dict[str, kmock.ResourceInfo] = {
-    "v1/namespaces": kmock.ResourceInfo(kind="Namespace", namespaced=False, verbs={"list", "watch", "get",
-                                                                                   "create"}),
+    "v1/namespaces": kmock.ResourceInfo(kind="Namespace", singular="namespace", namespaced=False,
+                                        shortnames={"ns"}, verbs={"list", "watch", "get", "create", "patch"}),
     "v1/events": kmock.ResourceInfo(kind="Event", namespaced=True, verbs={"create", "list", "get"}),
     "events.k8s.io/v1/events": kmock.ResourceInfo(kind="Event", namespaced=True, verbs={"create", "list", "get"}),
     "apiextensions.k8s.io/v1/customresourcedefinitions": kmock.ResourceInfo(
-        kind="CustomResourceDefinition", namespaced=False, verbs={"list", "watch", "get", "create", "patch",
-                                                                  "delete"},
+        kind="CustomResourceDefinition", singular="customresourcedefinition", namespaced=False,
+        shortnames={"crd", "crds"}, verbs=_ALL_VERBS,
     ),
+    # What `kubectl apply -k manifests/` installs besides the CRDs: stored, never run.
+    "v1/serviceaccounts": kmock.ResourceInfo(kind="ServiceAccount", singular="serviceaccount", namespaced=True,
+                                             shortnames={"sa"}, verbs=_ALL_VERBS),
+    "rbac.authorization.k8s.io/v1/clusterroles": kmock.ResourceInfo(
+        kind="ClusterRole", singular="clusterrole", namespaced=False, verbs=_ALL_VERBS),
+    "rbac.authorization.k8s.io/v1/clusterrolebindings": kmock.ResourceInfo(
+        kind="ClusterRoleBinding", singular="clusterrolebinding", namespaced=False, verbs=_ALL_VERBS),
+    "apps/v1/deployments": kmock.ResourceInfo(kind="Deployment", singular="deployment", namespaced=True,
+                                              shortnames={"deploy"}, verbs=_ALL_VERBS),
 }
+_APPLY_PATCH = namespaces.APPLY_PATCH
 
 
 @attrs.frozen
@@ -52,75 +69,78 @@ class _Invalid(kmock.KubernetesError):
     reason: str = "Invalid"
 
 
+@attrs.frozen
+class _NotFound(kmock.KubernetesError):
+    status: int = 404
+    reason: str = "NotFound"
+
+
+@attrs.frozen
+class _BadRequest(kmock.KubernetesError):
+    status: int = 400
+    reason: str = "BadRequest"
+
+
 @attrs.define(kw_only=True)
 class StrictKubernetesEmulator(kmock.KubernetesEmulator):
     """kmock's emulator with CRDs, the status subresource, generations and structural schemas."""
 
     _schemas: dict[Any, dict[str, Any]] = attrs.field(factory=dict, init=False)
     _kinds: dict[Any, str] = attrs.field(factory=dict, init=False)
+    _columns: dict[Any, list[dict[str, Any]]] = attrs.field(factory=dict, init=False)
     _versions: Any = attrs.field(factory=lambda: itertools.count(1000), init=False)
-    _namespaces: dict[str, dict[str, Any]] = attrs.field(factory=dict, init=False)
-    _namespace_events: asyncio.Condition | None = attrs.field(default=None, init=False)
+    _namespaces: namespaces.NamespaceStore = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
         for key, info in _BUILTIN_RESOURCES.items():
             self.resources[key] = info
-        self._add_namespace("default")
+        self._namespaces = namespaces.NamespaceStore(self._versions)
 
     async def __call__(self, raw_request: aiohttp.web.BaseRequest) -> aiohttp.web.StreamResponse:
         # kmock's URL parser cannot read /api/v1/namespaces (it takes "namespaces" for the
         # namespace marker), yet kopf lists and watches namespaces; serve that resource here.
-        if raw_request.path.rstrip("/") == "/api/v1/namespaces":
-            return await self._serve_namespaces(raw_request)
+        path = raw_request.path.rstrip("/")
+        if path == "/api/v1/namespaces":
+            return await self._namespaces.serve_collection(raw_request)
+        if path.startswith("/api/v1/namespaces/") and path.count("/") == 4:
+            return await self._namespaces.serve_one(raw_request, path.rsplit("/", 1)[-1])
+        if path.startswith("/openapi/v3"):
+            return self._serve_openapi(path.removeprefix("/openapi/v3").lstrip("/"))
         return await super().__call__(raw_request)
 
-    def _add_namespace(self, name: str, labels: Mapping[str, str] | None = None) -> dict[str, Any]:
-        namespace = self._namespaces.setdefault(name, {
-            "apiVersion": "v1",
-            "kind": "Namespace",
-            "metadata": {"name": name, "uid": str(uuid.uuid4()), "labels": dict(labels or {}),
-                         "resourceVersion": str(next(self._versions)), "creationTimestamp": _now()},
-            "status": {"phase": "Active"},
-        })
-        return namespace
+    def _served(self) -> list[openapi_discovery.ServedResource]:
+        return [
+            openapi_discovery.ServedResource(str(key.group), str(key.version), str(key.plural), str(info.kind),
+                                             bool(info.namespaced))
+            for key, info in self.resources.items()
+            if isinstance(key, kmock.resource) and isinstance(info, kmock.ResourceInfo)
+            and info.kind and "patch" in info.verbs
+        ]
 
-    async def _serve_namespaces(self, raw_request: aiohttp.web.BaseRequest) -> aiohttp.web.StreamResponse:
-        if self._namespace_events is None:
-            self._namespace_events = asyncio.Condition()
-        if raw_request.method == "POST":
-            body = await raw_request.json()
-            meta = body.get("metadata", {})
-            async with self._namespace_events:
-                created = self._add_namespace(meta["name"], meta.get("labels"))
-                self._namespace_events.notify_all()
-            return aiohttp.web.json_response(created, status=201)
-        if raw_request.query.get("watch") != "true":
-            return aiohttp.web.json_response({
-                "apiVersion": "v1", "kind": "NamespaceList",
-                "metadata": {"resourceVersion": str(next(self._versions))},
-                "items": list(self._namespaces.values()),
-            })
-        response = aiohttp.web.StreamResponse()
-        await response.prepare(raw_request)
-        sent: set[str] = set()
-        while True:
-            for name, namespace in list(self._namespaces.items()):
-                if name not in sent:
-                    sent.add(name)
-                    event = {"type": "ADDED", "object": namespace}
-                    await response.write(json.dumps(event).encode() + b"\n")
-            async with self._namespace_events:
-                await self._namespace_events.wait()
+    def _serve_openapi(self, group_version: str) -> aiohttp.web.StreamResponse:
+        served = self._served()
+        if not group_version:
+            return aiohttp.web.json_response(openapi_discovery.root_document(served))
+        matching = [r for r in served if r.group_version_path == group_version]
+        if not matching:
+            return aiohttp.web.json_response({"kind": "Status", "status": "Failure", "code": 404,
+                                              "reason": "NotFound"}, status=404)
+        return aiohttp.web.json_response(openapi_discovery.group_version_document(matching))
 
     async def _handle(self, request: rendering.Request) -> Any:
         try:
             if request.action == enums.action.CREATE and isinstance(request.data, Mapping):
                 request = self._with_data(request, _with_generated_name(request.data))
+            if request.action == enums.action.UPDATE and _content_type(request) == _APPLY_PATCH:
+                request = self._as_apply(request)
             resource = request.resource
             if resource is not None and resource.group == "apiextensions.k8s.io":
                 if request.action == enums.action.CREATE:
+                    request = self._with_data(request, self._established(self._admit_crd(request.data)))
                     self._register(request.data)
+                elif request.action == enums.action.UPDATE and request.name is not None:
+                    self._register(self._admit_crd(self._patched(request)))
             elif resource is not None and resource in self._schemas:
                 if request.action == enums.action.CREATE:
                     request = self._with_data(request, self._admit_create(request))
@@ -129,6 +149,52 @@ class StrictKubernetesEmulator(kmock.KubernetesEmulator):
             return await super()._handle(request)
         finally:
             self._forget(request)
+
+    def _as_apply(self, request: rendering.Request) -> rendering.Request:
+        """Server-side apply: a create when the object is missing, else the applied fields merged in.
+
+        Field ownership (managedFields, conflicts between managers) is not emulated: a field that
+        an apply stops naming is kept, where the API server removes it when no manager owns it.
+        """
+        key: Any = (request.resource, request.namespace, request.name)
+        if key in self.objects and not self.objects[key].deleted:
+            return request
+        created = attrs.evolve(request, action=enums.action.CREATE)
+        for index, logged in enumerate(self._requests):
+            if logged is request:
+                self._requests[index] = created
+        return created
+
+    async def _serve_version(self, request: rendering.Request) -> Any:
+        # As the API server words discovery: the core group version is "v1" (not "/v1"), and a
+        # subresource carries no short names (kubectl would warn that "sf" is ambiguous).
+        document = cast(dict[str, Any], await super()._serve_version(request))
+        if request.resource is not None and not request.resource.group:
+            document["groupVersion"] = str(request.resource.version)
+        document["resources"] = [
+            {**r, "shortNames": [], "categories": []} if "/" in r["name"] else r for r in document["resources"]
+        ]
+        return document
+
+    async def _serve_list(self, request: rendering.Request) -> Any:
+        # kmock's lists carry no kind; kubectl refuses them ("Object 'Kind' is missing").
+        listed = cast(dict[str, Any], await super()._serve_list(request))
+        resource = request.resource
+        info = self.resources.get(resource) if resource is not None else None
+        kind = info.kind if isinstance(info, kmock.ResourceInfo) and info.kind else "List"
+        group_version = str(resource.version) if resource is not None else "v1"
+        if resource is not None and resource.group:
+            group_version = f"{resource.group}/{group_version}"
+        if printer_columns.wants_table(request.headers.get("Accept", "")):
+            return printer_columns.table(listed["items"], self._columns.get(request.resource))
+        return {"apiVersion": group_version, "kind": f"{kind}List",
+                **listed, "metadata": {"resourceVersion": str(next(self._versions))}}
+
+    async def _serve_fetch(self, request: rendering.Request) -> Any:
+        found = cast(dict[str, Any], await super()._serve_fetch(request))
+        if printer_columns.wants_table(request.headers.get("Accept", "")):
+            return printer_columns.table([found], self._columns.get(request.resource))
+        return found
 
     def _forget(self, request: rendering.Request) -> None:
         # kmock logs every request for assertions, and matching a new one walks the whole log
@@ -162,9 +228,47 @@ class StrictKubernetesEmulator(kmock.KubernetesEmulator):
                 verbs={"list", "watch", "get", "create", "patch", "update", "delete"},
             )
             self._schemas[key] = version["schema"]["openAPIV3Schema"]
+            self._columns[key] = list(version.get("additionalPrinterColumns") or [])
             self._kinds[key] = f"{names['kind']}.{spec['group']}"
 
+    def _admit_crd(self, crd: Any) -> Mapping[str, Any]:
+        """Refuse a CRD the API server would refuse, in its words (422 Invalid)."""
+        errors = crd_admission.crd_errors(crd if isinstance(crd, Mapping) else {})
+        if errors:
+            name = (crd.get("metadata") or {}).get("name", "") if isinstance(crd, Mapping) else ""
+            raise _invalid("CustomResourceDefinition", "apiextensions.k8s.io", name, [str(e) for e in errors])
+        return crd  # type: ignore[no-any-return]
+
+    def _established(self, crd: Mapping[str, Any]) -> dict[str, Any]:
+        """What the API server adds to an admitted CRD: identity, and the conditions `kubectl wait` reads."""
+        stored = copy.deepcopy(dict(crd))
+        stored["metadata"] = {**stored.get("metadata", {}), "uid": str(uuid.uuid4()), "generation": 1,
+                              "resourceVersion": str(next(self._versions)), "creationTimestamp": _now()}
+        now = _now()
+        spec = stored["spec"]
+        stored["status"] = {
+            "acceptedNames": spec["names"],
+            "storedVersions": [v["name"] for v in spec["versions"] if v.get("storage")],
+            "conditions": [
+                {"type": "NamesAccepted", "status": "True", "reason": "NoConflicts", "lastTransitionTime": now,
+                 "message": "no conflicts found"},
+                {"type": "Established", "status": "True", "reason": "InitialNamesAccepted", "lastTransitionTime": now,
+                 "message": "the initial names have been accepted"},
+            ],
+        }
+        return stored
+
+    def _patched(self, request: rendering.Request) -> Any:
+        """What an object becomes with this patch, without storing it (kmock stores it afterwards)."""
+        key: Any = (request.resource, request.namespace, request.name)
+        if key not in self.objects or self.objects[key].deleted:
+            return request.data
+        return dicts.patch_dict(copy.deepcopy(dict(self.objects[key].raw)), request.data)
+
     def _admit_create(self, request: rendering.Request) -> dict[str, Any]:
+        namespace = request.namespace or (request.data.get("metadata") or {}).get("namespace")
+        if namespace and namespace not in self._namespaces:
+            raise _NotFound(message=f'namespaces "{namespace}" not found')
         body = copy.deepcopy(dict(request.data))
         body.pop("status", None)  # with the status subresource, create ignores status
         meta = body.setdefault("metadata", {})
@@ -208,6 +312,15 @@ class StrictKubernetesEmulator(kmock.KubernetesEmulator):
     def _conform(self, request: rendering.Request, body: dict[str, Any],
                  old: dict[str, Any] | None = None) -> dict[str, Any]:
         schema = self._schemas[request.resource]
+        if request.params.get("fieldValidation") == "Strict":
+            # kubectl's default since 1.27: a field the schema does not declare is an error, not pruned.
+            unknown = structural.unknown_fields(request.data, schema)
+            if unknown:
+                kind = self._kinds[request.resource].split(".", 1)[0]
+                version = request.resource.version if request.resource is not None else ""
+                details = ", ".join(f'unknown field "{f}"' for f in unknown)
+                raise _BadRequest(message=f'{kind} in version "{version}" cannot be handled as a {kind}: '
+                                          f"strict decoding error: {details}")
         body = structural.apply_defaults(body, schema)
         body = structural.prune(body, schema)
         problems = structural.problems(body, schema, root="")
@@ -215,9 +328,23 @@ class StrictKubernetesEmulator(kmock.KubernetesEmulator):
         problems = problems or structural.rule_violations(body, old, schema, path="")
         if problems:
             name = body.get("metadata", {}).get("name", request.name)
-            details = "; ".join(p.lstrip(".") for p in problems)
-            raise _Invalid(message=f'{self._kinds[request.resource]} "{name}" is invalid: {details}')
+            kind, group = self._kinds[request.resource].split(".", 1)
+            raise _invalid(kind, group, str(name), [p.lstrip(".") for p in problems])
         return body
+
+
+def _invalid(kind: str, group: str, name: str, problems: list[str]) -> _Invalid:
+    """422 Invalid as the API server answers it: a message, and details kubectl prints from
+    ("The ScarFunction "x" is invalid: spec.memory: Invalid value: ...")."""
+    causes = []
+    for problem in problems:
+        field, _, message = problem.partition(": ")
+        reason = field_errors.cause_reason(message)
+        causes.append({"reason": reason, "message": message, "field": field})
+    return _Invalid(
+        message=f'{kind}.{group} "{name}" is invalid: {field_errors.aggregate(problems)}',
+        details={"name": name, "group": group, "kind": kind, "causes": causes},
+    )
 
 
 # The API server's alphabet for generated names: no vowels, no look-alike digits.
@@ -231,6 +358,11 @@ def _with_generated_name(body: Mapping[str, Any]) -> Mapping[str, Any]:
         return body
     suffix = "".join(secrets.choice(_NAME_ALPHABET) for _ in range(5))
     return {**body, "metadata": {**meta, "name": f"{meta['generateName']}{suffix}"}}
+
+
+def _content_type(request: rendering.Request) -> str:
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    return headers.get("content-type", "").split(";", 1)[0].strip()
 
 
 def _now() -> str:

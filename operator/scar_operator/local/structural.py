@@ -14,12 +14,17 @@ from collections.abc import Mapping
 from typing import Any
 
 import cel
-import jsonschema
+
+from scar_operator.local import schema_values
 
 
 def apply_defaults(value: Any, schema: Mapping[str, Any]) -> Any:
+    """Defaults where a field is absent, as the API server applies them. A null in a field that is
+    not `nullable` counts as absent (the API server drops it before defaulting)."""
     if isinstance(value, dict) and schema.get("type") == "object":
         for name, sub in (schema.get("properties") or {}).items():
+            if name in value and value[name] is None and not sub.get("nullable"):
+                del value[name]
             if name not in value and "default" in sub:
                 value[name] = copy.deepcopy(sub["default"])
             if name in value:
@@ -54,16 +59,31 @@ def prune(value: Any, schema: Mapping[str, Any]) -> Any:
     return value
 
 
+def unknown_fields(value: Any, schema: Mapping[str, Any], path: str = "") -> list[str]:
+    """Fields of `value` its schema does not declare (what pruning would drop), as dotted paths."""
+    if not isinstance(value, Mapping) or schema.get("x-kubernetes-preserve-unknown-fields"):
+        if isinstance(value, list) and isinstance(schema.get("items"), Mapping):
+            return [f for item in value for f in unknown_fields(item, schema["items"], path)]
+        return []
+    properties = schema.get("properties")
+    extra = schema.get("additionalProperties")
+    if schema.get("type") != "object" or (properties is None and extra is None):
+        return []
+    found = []
+    for name, item in value.items():
+        where = f"{path}.{name}" if path else name
+        if properties is not None and name in properties:
+            found += unknown_fields(item, properties[name], where)
+        elif isinstance(extra, Mapping):
+            found += unknown_fields(item, extra, where)
+        else:
+            found.append(where)
+    return found
+
+
 def problems(value: Any, schema: Mapping[str, Any], root: str) -> list[str]:
-    """Messages in the API server's style: `spec.memory: Invalid value: ...`."""
-    validator = jsonschema.Draft7Validator(_jsonschema_of(schema))
-    messages = []
-    for error in sorted(validator.iter_errors(value), key=lambda e: list(map(str, e.absolute_path))):
-        path = root
-        for part in error.absolute_path:
-            path += f"[{part}]" if isinstance(part, int) else f".{part}"
-        messages.append(f"{path}: Invalid value: {error.message}")
-    return messages
+    """Messages in the API server's words: `spec.memory: Invalid value: 99999: spec.memory in body ...`."""
+    return [str(e) for e in schema_values.validate(value, schema, root)]
 
 
 def rule_violations(value: Any, old: Any, schema: Mapping[str, Any], path: str) -> list[str]:
@@ -115,21 +135,6 @@ def _type_name(value: Any) -> str:
         return "boolean"
     names = {dict: "object", list: "array", str: "string", int: "integer", float: "number"}
     return names.get(type(value), "null")
-
-
-def _jsonschema_of(schema: Mapping[str, Any]) -> dict[str, Any]:
-    # OpenAPI v3's `nullable` and the Kubernetes extensions mean nothing to jsonschema.
-    result: dict[str, Any] = {}
-    for key, value in schema.items():
-        if key.startswith("x-kubernetes-") or key in ("nullable", "format"):
-            continue
-        if key == "properties":
-            result[key] = {name: _jsonschema_of(sub) for name, sub in value.items()}
-        elif key in ("items", "additionalProperties") and isinstance(value, Mapping):
-            result[key] = _jsonschema_of(value)
-        else:
-            result[key] = value
-    return result
 
 
 def merge_patch_between(old: Any, new: Any) -> Any:
