@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from scar_operator import reconciler
@@ -68,7 +68,7 @@ def _active_revision(clients: AwsClients, plan: BatchPlan) -> dict[str, Any]:
 
 def reconcile(
     *, meta: Mapping[str, Any], spec: Mapping[str, Any], status: Mapping[str, Any],
-    clients: AwsClients, settings: OperatorSettings,
+    clients: AwsClients, settings: OperatorSettings, confirmed: Collection[str] = (),
 ) -> PassResult:
     owner = owner_of(KIND, meta, settings)
     try:
@@ -89,13 +89,15 @@ def reconcile(
         return from_aws_error(e, settings)
 
     remembered = buckets_to_remember(plan.trigger_buckets, status)
+    outcome = reconciler.Outcome()
     try:
         inventory = batch_inventory(plan, clients, list(status.get("triggerBuckets") or []))
-        outcome = reconciler.apply(inventory.wanted, inventory.unwanted)
+        reconciler.apply(inventory.wanted, inventory.unwanted, confirmed, outcome)
         revision = _active_revision(clients, plan) if outcome.done else {}
     except AwsError as e:
         result = from_aws_error(e, settings)
         result.fields = _status_fields(plan, remembered)
+        result.confirmed = outcome.confirmed
         return result
     triggers = ", ".join(f"s3://{b}" for b in plan.trigger_buckets) or "no triggers"
     queue = plan.queue_name if plan.compute else f"shared queue {plan.queue_name}"

@@ -43,7 +43,8 @@ _ROLE_SERVICES = {"dispatch": "lambda.amazonaws.com", "job": "ecs-tasks.amazonaw
 
 def _role(clients: AwsClients, region: str, owner: naming.Owner, plan: RolePlan, purpose: str) -> IamRole:
     return IamRole(clients.client("iam", region), plan.name, plan.trust_policy, ROLE_POLICY_NAME, plan.inline_policy,
-                   owner, description=f"{purpose} role of ScarBatchJob {owner.namespace}/{owner.name}")
+                   owner, description=f"{purpose} role of ScarBatchJob {owner.namespace}/{owner.name}",
+                   facts=clients.facts, slow_drift_seconds=clients.slow_drift_seconds)
 
 
 def _named_role(clients: AwsClients, account: Account, owner: naming.Owner, purpose: str) -> IamRole:
@@ -95,10 +96,13 @@ def batch_inventory(plan: BatchPlan, clients: AwsClients, previous_trigger_bucke
     account, owner, region = plan.account, plan.owner, plan.account.region
     batch = clients.client("batch", region)
     wanted: list[Resource] = [
-        S3Bucket(clients.client("s3", region), b, region, must_be_in_region=b in plan.notifications)
+        S3Bucket(clients.client("s3", region), b, region, must_be_in_region=b in plan.notifications,
+                 facts=clients.facts)
         for b in plan.buckets
     ]
-    wanted += [LogGroup(clients.client("logs", region), g, plan.log_retention_days, owner) for g in plan.log_groups]
+    wanted += [LogGroup(clients.client("logs", region), g, plan.log_retention_days, owner, facts=clients.facts,
+                        slow_drift_seconds=clients.slow_drift_seconds)
+               for g in plan.log_groups]
     roles = {plan_role.name: plan_role for plan_role in plan.roles}
     for purpose in ROLE_PURPOSES:
         role_plan = roles.get(naming.batch_role_name(owner, purpose))
@@ -144,7 +148,7 @@ def batch_teardown_inventory(*, owner: naming.Owner, account: Account, clients: 
     resources: list[Resource] = []
     if not retain:
         dispatcher = naming.dispatcher_name(owner)
-        resources += [LogGroup(clients.client("logs", region), g, 30, owner)
+        resources += [LogGroup(clients.client("logs", region), g, 30, owner, facts=clients.facts)
                       for g in (naming.log_group_name(dispatcher), naming.batch_log_group_name(owner))]
         resources += [_named_role(clients, account, owner, purpose) for purpose in ROLE_PURPOSES]
         resources.append(_instance_profile(clients, account, owner))

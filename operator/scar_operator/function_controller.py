@@ -6,7 +6,7 @@ No kopf here: the handlers turn a PassResult into status and kopf's errors.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from scar_operator import naming, reconciler
@@ -54,7 +54,7 @@ def _status_fields(plan: FunctionPlan, trigger_buckets: list[str]) -> dict[str, 
 
 def reconcile(
     *, meta: Mapping[str, Any], spec: Mapping[str, Any], status: Mapping[str, Any],
-    clients: AwsClients, settings: OperatorSettings,
+    clients: AwsClients, settings: OperatorSettings, confirmed: Collection[str] = (),
 ) -> PassResult:
     owner = owner_of(KIND, meta, settings)
     try:
@@ -70,12 +70,14 @@ def reconcile(
         return from_aws_error(e, settings)
 
     remembered = buckets_to_remember(plan.trigger_buckets, status)
+    outcome = reconciler.Outcome()
     try:
         inventory = function_inventory(plan, clients, list(status.get("triggerBuckets") or []))
-        outcome = reconciler.apply(inventory.wanted, inventory.unwanted)
+        reconciler.apply(inventory.wanted, inventory.unwanted, confirmed, outcome)
     except AwsError as e:
         result = from_aws_error(e, settings)
         result.fields = _status_fields(plan, remembered)
+        result.confirmed = outcome.confirmed
         return result
     triggers = ", ".join(f"s3://{b}" for b in plan.trigger_buckets) or "no triggers"
     result = from_outcome(outcome, f"Lambda function {plan.name} is active ({triggers})", settings)

@@ -58,9 +58,11 @@ def function_inventory(plan: FunctionPlan, clients: AwsClients, previous_trigger
     region = plan.account.region
     s3 = clients.client("s3", region)
     wanted: list[Resource] = [
-        S3Bucket(s3, bucket, region, must_be_in_region=bucket in plan.notifications) for bucket in plan.buckets
+        S3Bucket(s3, bucket, region, must_be_in_region=bucket in plan.notifications, facts=clients.facts)
+        for bucket in plan.buckets
     ]
-    wanted.append(LogGroup(clients.client("logs", region), plan.log_group, plan.log_retention_days, plan.owner))
+    wanted.append(LogGroup(clients.client("logs", region), plan.log_group, plan.log_retention_days, plan.owner,
+                           facts=clients.facts, slow_drift_seconds=clients.slow_drift_seconds))
     if plan.managed_role is not None:
         wanted.append(IamRole(
             clients.client("iam", region),
@@ -70,6 +72,8 @@ def function_inventory(plan: FunctionPlan, clients: AwsClients, previous_trigger
             plan.managed_role.inline_policy,
             plan.owner,
             description=f"Execution role of ScarFunction {plan.owner.namespace}/{plan.owner.name}",
+            facts=clients.facts,
+            slow_drift_seconds=clients.slow_drift_seconds,
         ))
     wanted.append(LambdaFunction(
         clients.client("lambda", region),
@@ -124,7 +128,8 @@ def teardown_inventory(
     """
     region = account.region
     resources: list[Resource] = []
-    log_group = LogGroup(clients.client("logs", region), naming.log_group_name(function_name), 30, owner)
+    log_group = LogGroup(clients.client("logs", region), naming.log_group_name(function_name), 30, owner,
+                         facts=clients.facts)
     role = (
         IamRole(clients.client("iam", region), managed_role_name, trust_policy("lambda.amazonaws.com"),
                 ROLE_POLICY_NAME, {}, owner)

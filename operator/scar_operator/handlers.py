@@ -8,12 +8,23 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import kopf
 
-from scar_operator import GROUP, VERSION, batch_controller, conditions, function_controller, log_levels
+from scar_operator import (
+    GROUP,
+    VERSION,
+    batch_controller,
+    conditions,
+    function_controller,
+    log_levels,
+    metrics,
+    retry_delays,
+)
+from scar_operator.aws.rate_limits import RateLimiter, parse_overrides
 from scar_operator.aws.session import AwsClients
 from scar_operator.object_events import events_of
 from scar_operator.outcome import PassResult
@@ -23,6 +34,10 @@ SETTINGS = OperatorSettings.from_environ()
 log = logging.getLogger(__name__)
 _clients: AwsClients | None = None
 _clients_lock = threading.Lock()
+
+# What an unfinished pass confirmed, by object: (generation, resource descriptions). kopf's retry
+# of that pass, for the same generation, resumes after them instead of reading them all again.
+_confirmed: dict[str, tuple[int | None, frozenset[str]]] = {}
 
 # Change handlers and the periodic re-check of one object may run at once in kopf's thread pool;
 # one lock per object keeps their passes (and their status writes) in sequence.
@@ -34,7 +49,10 @@ def aws() -> AwsClients:
     global _clients
     with _clients_lock:
         if _clients is None:
-            _clients = AwsClients(default_region=SETTINGS.default_region)
+            limiter = (RateLimiter.unlimited() if SETTINGS.aws_rates.strip() == "off"
+                       else RateLimiter(parse_overrides(SETTINGS.aws_rates), share=SETTINGS.aws_rate_share))
+            _clients = AwsClients(default_region=SETTINGS.default_region, limiter=limiter,
+                                  slow_drift_seconds=SETTINGS.slow_drift_seconds)
         return _clients
 
 
@@ -58,20 +76,28 @@ def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
     settings.posting.loggers = False
     settings.execution.max_workers = 8
     log_levels.install()
+    if SETTINGS.metrics_port:
+        metrics.serve(SETTINGS.metrics_port)
 
 
-def _write_status(result: PassResult, patch: kopf.Patch, status: Mapping[str, Any], generation: int | None) -> None:
+def _write_status(result: PassResult, patch: kopf.Patch, status: Mapping[str, Any],
+                  generation: int | None) -> list[dict[str, Any]]:
     for key, value in result.fields.items():
         patch.status[key] = value
     updates = conditions.for_generation(result.conditions, status.get("conditions"), generation)
-    patch.status["conditions"] = conditions.merge(status.get("conditions"), updates, generation)
+    merged = conditions.merge(status.get("conditions"), updates, generation)
+    patch.status["conditions"] = merged
     if generation is not None:
         patch.status["observedGeneration"] = generation
+    return merged
 
 
-def backoff(base: float, retry: int, ceiling: float = 300.0) -> float:
-    """Exponential backoff from kopf's retry count: base, 2x, 4x, ... up to `ceiling`."""
-    return float(min(base * 2 ** min(retry, 10), ceiling))
+def pass_result_label(result: PassResult, deleting: bool) -> str:
+    if result.permanent is not None:
+        return "stalled"
+    if result.retry_after is not None:
+        return ("deleting" if deleting else "progressing") if result.settling else "retrying"
+    return "deleted" if deleting else "ready"
 
 
 def _run(
@@ -80,29 +106,45 @@ def _run(
     deleting: bool = False,
 ) -> None:
     generation = meta.get("generation")
-    with _object_lock(str(meta.get("uid") or f"{meta.get('namespace')}/{meta.get('name')}")):
+    uid = str(meta.get("uid") or f"{meta.get('namespace')}/{meta.get('name')}")
+    kind = str(body.get("kind", ""))
+    started = time.monotonic()
+    with _object_lock(uid):
+        remembered = _confirmed.pop(uid, None)
+        resume = remembered[1] if remembered and retry > 0 and remembered[0] == generation and not deleting else None
+        extra: dict[str, Any] = {"confirmed": resume} if resume else {}
         try:
-            result = controller(meta=meta, spec=spec, status=status, clients=aws(), settings=SETTINGS)
+            result = controller(meta=meta, spec=spec, status=status, clients=aws(), settings=SETTINGS, **extra)
         except Exception as e:
             # A bug or an answer nobody foresaw: the object says so (not Ready, retrying) rather than
             # keeping a status from before, and the log keeps the traceback for whoever fixes it.
             log.exception("pass of %s/%s failed unexpectedly", meta.get("namespace"), meta.get("name"))
             result = PassResult(conditions.retrying("ReconcileError", f"{type(e).__name__}: {e}"),
                                 retry_after=SETTINGS.retry_seconds)
+        if result.retry_after is not None and result.permanent is None and result.confirmed and not deleting:
+            _confirmed[uid] = (generation, frozenset(result.confirmed))
+    metrics.PASS_SECONDS.labels(kind).observe(time.monotonic() - started)
+    outcome = pass_result_label(result, deleting)
+    metrics.PASSES.labels(kind, outcome).inc()
     for event in events_of(result, status.get("conditions")):
         kopf.event(body, type=event.type, reason=event.reason, message=event.message)
-    _write_status(result, patch, status, generation)
+    written = _write_status(result, patch, status, generation)
+    if outcome == "deleted":
+        metrics.object_gone(uid)
+    else:
+        metrics.object_state(uid, kind, written)
     if result.permanent is not None:
         if deleting:
             # Never let go of the finalizer on a terminal error: that would leak what AWS still holds.
-            raise kopf.TemporaryError(result.permanent, delay=backoff(SETTINGS.retry_seconds, retry + 2))
+            raise kopf.TemporaryError(result.permanent, delay=retry_delays.backoff(SETTINGS.retry_seconds, retry + 2))
         raise kopf.PermanentError(result.permanent)
     if result.retry_after is not None:
         # AWS settling is polled at a steady pace; throttling and conflicts back off.
         if result.settling:
-            raise kopf.TemporaryError(log_levels.SETTLING + (result.message or "waiting"), delay=result.retry_after)
+            delay = retry_delays.settle_delay(SETTINGS.settle_first_seconds, result.retry_after, retry)
+            raise kopf.TemporaryError(log_levels.SETTLING + (result.message or "waiting"), delay=delay)
         raise kopf.TemporaryError(log_levels.RETRYING + (result.message or "retrying"),
-                                  delay=backoff(result.retry_after, retry))
+                                  delay=retry_delays.backoff(result.retry_after, retry))
 
 
 def _register(plural: str, handler_prefix: str, reconcile: Callable[..., PassResult],

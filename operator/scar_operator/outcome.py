@@ -24,6 +24,8 @@ class PassResult:
     settling: bool = False
     # What the pass changed in AWS ("created Lambda function ..."), each posted as an event.
     changes: list[str] = field(default_factory=list)
+    # What it found in sync or brought in line (resource descriptions): a retry may skip them.
+    confirmed: list[str] = field(default_factory=list)
 
     @property
     def message(self) -> str:
@@ -35,7 +37,7 @@ def from_outcome(outcome: Outcome, ready_message: str, settings: OperatorSetting
         return PassResult(conditions.ready(ready_message), changes=outcome.changed)
     return PassResult(
         conditions.progressing(outcome.waiting_on or ""), retry_after=settings.settle_seconds, settling=True,
-        changes=outcome.changed,
+        changes=outcome.changed, confirmed=outcome.confirmed,
     )
 
 

@@ -7,7 +7,7 @@ the reconciler walks them in dependency order to apply, and in reverse to tear d
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -61,12 +61,23 @@ class CheckedBeforeWrites(Protocol):
         ...
 
 
+class Settling(str):
+    """A pause for AWS to finish a resource's own work that what depends on it need not wait for.
+
+    A new Lambda function is Pending for a while, yet AWS accepts its invoke permission and the
+    bucket notification meanwhile: the pass goes on and only its end (Ready) waits for Active.
+    """
+
+
 @dataclass
 class Outcome:
     """What a pass did, and whether it reached the end."""
 
     changed: list[str] = field(default_factory=list)
     waiting_on: str | None = None
+    # Resources this pass found in sync or brought in line: a retry of the same generation
+    # need not read them again.
+    confirmed: list[str] = field(default_factory=list)
 
     @property
     def done(self) -> bool:
@@ -83,18 +94,24 @@ class ForeignResourceError(AwsError):
         )
 
 
-def apply(wanted: Sequence[Resource], unwanted: Sequence[Resource] = ()) -> Outcome:
+def apply(wanted: Sequence[Resource], unwanted: Sequence[Resource] = (),
+          confirmed: Collection[str] = (), outcome: Outcome | None = None) -> Outcome:
     """Create or update `wanted` in order, then delete `unwanted` in reverse order.
 
     Before any write, every resource that can be refused for what AWS holds checks that it fits.
-    A pass stops at the first resource that AWS is still settling; the caller requeues. A pass
-    that finds everything in sync makes read calls only.
+    A pass stops at the first resource that AWS is still settling (unless that is a `Settling`
+    its dependents need not wait for); the caller requeues. A pass that finds everything in sync
+    makes read calls only. `confirmed` names what an earlier, unfinished pass for the same spec
+    already confirmed: a retry resumes after it instead of reading it all again. The caller may
+    pass the `outcome` to fill, to keep what was confirmed when an AWS error ends the pass.
     """
-    for resource in wanted:
+    remaining = [r for r in wanted if r.describe not in confirmed]
+    for resource in remaining:
         if isinstance(resource, CheckedBeforeWrites):
             resource.check_fits()
-    outcome = Outcome()
-    for resource in wanted:
+    outcome = outcome if outcome is not None else Outcome()
+    outcome.confirmed.extend(r.describe for r in wanted if r.describe in confirmed)
+    for resource in remaining:
         seen = resource.observe()
         if seen.foreign_owner is not None:
             raise ForeignResourceError(resource.describe, seen.foreign_owner)
@@ -110,13 +127,18 @@ def apply(wanted: Sequence[Resource], unwanted: Sequence[Resource] = ()) -> Outc
             pause = resource.update()
             outcome.changed.append(f"updated {resource.describe}")
         else:
+            outcome.confirmed.append(resource.describe)
+            continue
+        if isinstance(pause, Settling):
+            outcome.waiting_on = outcome.waiting_on or f"{resource.describe}: {pause}"
             continue
         if pause is not None:
             outcome.waiting_on = f"{resource.describe}: {pause}"
             return outcome
+        outcome.confirmed.append(resource.describe)
     teardown_outcome = teardown(unwanted)
     outcome.changed.extend(teardown_outcome.changed)
-    outcome.waiting_on = teardown_outcome.waiting_on
+    outcome.waiting_on = outcome.waiting_on or teardown_outcome.waiting_on
     return outcome
 
 

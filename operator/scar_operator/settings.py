@@ -10,21 +10,38 @@ from dataclasses import dataclass
 class OperatorSettings:
     # How often every object is re-observed to correct drift and refresh status.
     resync_seconds: float = 300.0
-    # Delay before re-running a pass that paused while AWS settles (Pending, InProgress).
+    # A pass that paused while AWS settles (Pending, InProgress) comes back after the first delay,
+    # then twice as late each time, up to settle_seconds.
+    settle_first_seconds: float = 0.1
     settle_seconds: float = 2.0
     # Delay before retrying after throttling or a conflict; kopf backs off from here.
     retry_seconds: float = 10.0
     # Distinguishes installations that share an AWS account (part of every derived name).
     cluster_id: str = ""
     default_region: str | None = None
+    # Where /metrics is served (0: not served).
+    metrics_port: int = 0
+    # What drifts only by hand and rarely (IAM role policies, log retention) is re-read after
+    # this long (default: every 4th resync pass) instead of on every pass.
+    slow_drift_seconds: float = 1200.0
+    # Client-side rate limits: overrides of AWS's quotas ("lambda:GetFunction=50,iam=5"), and the
+    # share of each rate this operator may use (the rest is left to the account's other tools).
+    aws_rates: str = ""
+    aws_rate_share: float = 1.0
 
     @classmethod
     def from_environ(cls, environ: dict[str, str] | None = None) -> OperatorSettings:
         env = dict(os.environ if environ is None else environ)
+        resync = float(env.get("SCAR_RESYNC_SECONDS", cls.resync_seconds))
         return cls(
-            resync_seconds=float(env.get("SCAR_RESYNC_SECONDS", cls.resync_seconds)),
+            resync_seconds=resync,
+            slow_drift_seconds=float(env.get("SCAR_SLOW_DRIFT_SECONDS", 4 * resync)),
+            settle_first_seconds=float(env.get("SCAR_SETTLE_FIRST_SECONDS", cls.settle_first_seconds)),
             settle_seconds=float(env.get("SCAR_SETTLE_SECONDS", cls.settle_seconds)),
             retry_seconds=float(env.get("SCAR_RETRY_SECONDS", cls.retry_seconds)),
             cluster_id=env.get("SCAR_CLUSTER_ID", ""),
+            metrics_port=int(env.get("SCAR_METRICS_PORT", cls.metrics_port)),
+            aws_rates=env.get("SCAR_AWS_RATES", ""),
+            aws_rate_share=float(env.get("SCAR_AWS_RATE_SHARE", cls.aws_rate_share)),
             default_region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION"),
         )

@@ -13,6 +13,7 @@ import http.server
 import json
 import re
 import threading
+import time
 import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,6 +35,8 @@ class Call:
     body: bytes = field(default=b"", repr=False, compare=False)
     # The HTTP status AWS answered with; 0 until the answer is back.
     status: int = field(default=0, compare=False)
+    # When the call came in (time.monotonic()).
+    at: float = field(default_factory=time.monotonic, compare=False)
 
     def json(self) -> Any:
         """The request's parameters, for JSON protocols (Batch, Lambda, Logs)."""
@@ -139,6 +142,8 @@ class AwsProxy:
         self.upstream = (upstream_host, upstream_port)
         self.calls: list[Call] = []
         self.faults: list[Fault] = []
+        # Answers a call over AWS's rate with AWS's throttling error (the benchmark sets one).
+        self.rates: Any = None
         self._lock = threading.Lock()
         self._operations = _Operations()
         self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
@@ -225,6 +230,8 @@ class AwsProxy:
                 with proxy._lock:
                     proxy.calls.append(call)
                 fault = proxy._take_fault(call)
+                if fault is None and proxy.rates is not None:
+                    fault = proxy.rates.admit(call)
                 if fault is not None:
                     headers, payload = proxy._error_response(fault, call.service)
                     call.status = fault.status

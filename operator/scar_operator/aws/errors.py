@@ -117,10 +117,14 @@ def call_or_none(operation: str, fn: Callable[[], T]) -> T | None:
         raise
 
 
-def call_idempotent(operation: str, fn: Callable[[], object]) -> None:
-    """A write whose goal state may already hold: create of an existing thing, delete of a gone one."""
+def call_idempotent(operation: str, fn: Callable[[], object]) -> bool:
+    """A write whose goal state may already hold: create of an existing thing, delete of a gone one.
+
+    True when this call did it, False when it was already so."""
     try:
         call(operation, fn)
     except AwsError as e:
         if e.kind not in (ErrorKind.NOT_FOUND, ErrorKind.ALREADY_EXISTS):
             raise
+        return False
+    return True

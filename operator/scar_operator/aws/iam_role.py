@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
+from scar_operator.aws.confirmed_facts import ConfirmedFacts
 from scar_operator.aws.errors import call, call_idempotent, call_or_none
 from scar_operator.desired import ROLE_PATH, canonical
 from scar_operator.naming import OWNER_TAG, Owner
@@ -27,12 +28,21 @@ class IamRole:
     policy: dict[str, Any]
     owner: Owner
     description: str = ""
+    # A role found (or made) as wanted is not read again until this says so (slow drift).
+    facts: ConfirmedFacts = field(default_factory=lambda: ConfirmedFacts(ttl_seconds=0))
+    slow_drift_seconds: float = 0.0
+
+    @property
+    def _as_wanted(self) -> tuple[str, str, str, str]:
+        return ("iam-role-as-wanted", self.name, canonical(self.trust_policy), canonical(self.policy))
 
     @property
     def describe(self) -> str:
         return f"IAM role {self.name}"
 
     def observe(self) -> Observation:
+        if self.facts.fresh(self._as_wanted):
+            return Observation(exists=True, in_sync=True)
         found = call_or_none("GetRole", lambda: self.iam.get_role(RoleName=self.name))
         if found is None:
             return Observation(exists=False)
@@ -48,6 +58,8 @@ class IamRole:
             and canonical(_document(inline["PolicyDocument"])) == canonical(self.policy)
             and canonical(_document(role["AssumeRolePolicyDocument"])) == canonical(self.trust_policy)
         )
+        if in_sync:
+            self.facts.confirm(self._as_wanted, self.slow_drift_seconds)
         return Observation(exists=True, in_sync=in_sync)
 
     def create(self) -> str | None:
@@ -83,6 +95,7 @@ class IamRole:
         )
 
     def delete(self) -> str | None:
+        self.facts.forget(self._as_wanted)
         # IAM refuses to delete a role that still has policies: remove them first.
         names = call_or_none("ListRolePolicies", lambda: self.iam.list_role_policies(RoleName=self.name))
         for policy_name in (names or {}).get("PolicyNames", []):

@@ -14,7 +14,7 @@ from typing import Any
 
 from scar_operator.aws.errors import AwsError, ErrorKind, call, call_idempotent, call_or_none
 from scar_operator.naming import OWNER_TAG, Owner
-from scar_operator.reconciler import Observation
+from scar_operator.reconciler import Observation, Settling
 
 
 @dataclass(frozen=True)
@@ -138,7 +138,8 @@ class LambdaFunction:
                 Tags=self.owner.tags(),
             ),
         )
-        return "waiting for the new function to become Active"
+        # Pending for a while: its permission and triggers can be made meanwhile; Ready waits for Active.
+        return Settling("waiting for the new function to become Active")
 
     def update(self) -> str | None:
         found = self._get()

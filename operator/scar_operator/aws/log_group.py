@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from scar_operator.aws.confirmed_facts import ConfirmedFacts
 from scar_operator.aws.errors import call, call_idempotent
 from scar_operator.naming import OWNER_TAG, Owner
 from scar_operator.reconciler import Observation
@@ -16,6 +17,20 @@ class LogGroup:
     name: str
     retention_days: int
     owner: Owner
+    # Our owner tag, once read or written, is not read again on every pass (tags rarely drift).
+    facts: ConfirmedFacts = field(default_factory=lambda: ConfirmedFacts(ttl_seconds=0))
+    # A group found as wanted (retention, our tag) is not read again until this says so (slow drift).
+    slow_drift_seconds: float = 0.0
+    # The group's ARN as the last observe found it (tagging needs it).
+    _arn: str | None = field(default=None, init=False, repr=False)
+
+    @property
+    def _as_wanted(self) -> tuple[str, str, int, str]:
+        return ("log-group-as-wanted", self.name, self.retention_days, self.owner.key)
+
+    @property
+    def _tagged(self) -> tuple[str, str, str]:
+        return ("log-group-owner", self.name, self.owner.key)
 
     @property
     def describe(self) -> str:
@@ -28,35 +43,58 @@ class LogGroup:
         return next((g for g in pages.get("logGroups", []) if g["logGroupName"] == self.name), None)
 
     def observe(self) -> Observation:
+        if self.facts.fresh(self._as_wanted):
+            return Observation(exists=True, in_sync=True)
         group = self._find()
         if group is None:
             return Observation(exists=False)
-        arn = group["arn"].removesuffix(":*")
-        tags = call("ListTagsForResource", lambda: self.logs.list_tags_for_resource(resourceArn=arn)).get("tags", {})
-        # Lambda itself creates this group on the first invocation, untagged: adopt that one.
-        owner = tags.get(OWNER_TAG)
-        if owner is not None and owner != self.owner.key:
-            return Observation(exists=True, foreign_owner=owner)
+        if self.facts.fresh(self._tagged):
+            owner: str | None = self.owner.key
+        else:
+            arn = group["arn"].removesuffix(":*")
+            tags = call("ListTagsForResource",
+                        lambda: self.logs.list_tags_for_resource(resourceArn=arn)).get("tags", {})
+            # Lambda itself creates this group on the first invocation, untagged: adopt that one.
+            owner = tags.get(OWNER_TAG)
+            if owner is not None and owner != self.owner.key:
+                return Observation(exists=True, foreign_owner=owner)
+            if owner == self.owner.key:
+                self.facts.confirm(self._tagged)
+        self._arn = group["arn"].removesuffix(":*")
         in_sync = group.get("retentionInDays") == self.retention_days and owner == self.owner.key
+        if in_sync:
+            self.facts.confirm(self._as_wanted, self.slow_drift_seconds)
         return Observation(exists=True, in_sync=in_sync)
 
     def create(self) -> str | None:
-        call_idempotent(
+        created = call_idempotent(
             "CreateLogGroup", lambda: self.logs.create_log_group(logGroupName=self.name, tags=self.owner.tags())
         )
-        return self.update()
+        self._put_retention()
+        if created:
+            self.facts.confirm(self._tagged)  # made with our tags just now
+        else:
+            self.update()  # it was there already (Lambda makes it untagged): tag it
+        return None
 
     def update(self) -> str | None:
+        self._put_retention()
+        arn = self._arn
+        if arn is None:
+            group = self._find()
+            arn = group["arn"].removesuffix(":*") if group is not None else None
+        if arn is not None:
+            call("TagResource", lambda: self.logs.tag_resource(resourceArn=arn, tags=self.owner.tags()))
+            self.facts.confirm(self._tagged)
+        return None
+
+    def _put_retention(self) -> None:
         call(
             "PutRetentionPolicy",
             lambda: self.logs.put_retention_policy(logGroupName=self.name, retentionInDays=self.retention_days),
         )
-        group = self._find()
-        if group is not None:
-            arn = group["arn"].removesuffix(":*")
-            call("TagResource", lambda: self.logs.tag_resource(resourceArn=arn, tags=self.owner.tags()))
-        return None
 
     def delete(self) -> str | None:
+        self.facts.forget(self._as_wanted)
         call_idempotent("DeleteLogGroup", lambda: self.logs.delete_log_group(logGroupName=self.name))
         return None

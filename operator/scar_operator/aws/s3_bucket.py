@@ -5,8 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from scar_operator.aws.confirmed_facts import ConfirmedFacts
 from scar_operator.aws.errors import AwsError, ErrorKind, call, call_or_none
 from scar_operator.reconciler import Observation
+
+# Shared by every object that names the bucket: read once per time to live, not once per object.
+_NO_FACTS = ConfirmedFacts(ttl_seconds=0)
 
 
 @dataclass
@@ -16,12 +20,19 @@ class S3Bucket:
     region: str
     # Input buckets must be in the function's region: S3 only notifies functions there.
     must_be_in_region: bool = False
+    facts: ConfirmedFacts = _NO_FACTS
+
+    @property
+    def _fact(self) -> tuple[str, str, str, bool]:
+        return ("s3-bucket", self.region, self.bucket, self.must_be_in_region)
 
     @property
     def describe(self) -> str:
         return f"S3 bucket {self.bucket}"
 
     def observe(self) -> Observation:
+        if self.facts.fresh(self._fact):
+            return Observation(exists=True)
         found = call_or_none("HeadBucket", lambda: self.s3.head_bucket(Bucket=self.bucket))
         if found is None:
             return Observation(exists=False)
@@ -36,6 +47,7 @@ class S3Bucket:
                     f"region ({self.region}): set spec.region or use a bucket in {self.region}",
                     "GetBucketLocation",
                 )
+        self.facts.confirm(self._fact)
         return Observation(exists=True)
 
     def create(self) -> str | None:

@@ -1,4 +1,9 @@
-"""boto3 clients from the standard configuration (AWS_ENDPOINT_URL, AWS_REGION, the credentials chain)."""
+"""boto3 clients from the standard configuration (AWS_ENDPOINT_URL, AWS_REGION, the credentials chain).
+
+Every client paces its calls through the process's rate limiter (each HTTP attempt, retries
+included, takes a token of its region, service and API class) and counts each attempt's outcome
+in the metrics.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,10 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from scar_operator import metrics
+from scar_operator.aws.confirmed_facts import ConfirmedFacts
 from scar_operator.aws.errors import call
+from scar_operator.aws.rate_limits import RateLimiter
 
 # botocore's "standard" mode retries throttling and transient errors with jittered backoff;
 # what still fails after that reaches the reconciler, which requeues through kopf.
@@ -18,8 +26,15 @@ _CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 4}, user_ag
 class AwsClients:
     """boto3 clients per (service, region), created once and shared across kopf's worker threads."""
 
-    def __init__(self, default_region: str | None = None, session: boto3.Session | None = None) -> None:
+    def __init__(self, default_region: str | None = None, session: boto3.Session | None = None,
+                 limiter: RateLimiter | None = None, slow_drift_seconds: float = 1200.0) -> None:
         self._session = session or boto3.Session()
+        self.limiter = limiter or RateLimiter()
+        # What reads confirmed and cannot drift cheaply (a bucket exists, our tag is on a log group).
+        self.facts = ConfirmedFacts()
+        # How long a confirmed "in sync" holds for what drifts only by hand and rarely (a role's
+        # policies, a log group's retention): re-read every few resync passes, not on each one.
+        self.slow_drift_seconds = slow_drift_seconds
         self.default_region = default_region or self._session.region_name or "us-east-1"
         self._clients: dict[tuple[str, str], Any] = {}
         self._accounts: dict[str, str] = {}
@@ -32,10 +47,32 @@ class AwsClients:
         key = (service, region or self.default_region)
         with self._lock:
             if key not in self._clients:
-                self._clients[key] = self._session.client(  # type: ignore[call-overload]
+                made = self._session.client(  # type: ignore[call-overload]
                     service, region_name=key[1], config=_CLIENT_CONFIG
                 )
+                self._instrument(made, service, key[1])
+                self._clients[key] = made
             return self._clients[key]
+
+    def _instrument(self, client: Any, service: str, region: str) -> None:
+        events = getattr(getattr(client, "meta", None), "events", None)
+        if events is None:
+            return  # a stand-in client of a unit test
+
+        def pace(event_name: str, **_: Any) -> None:
+            operation = event_name.rsplit(".", 1)[-1]
+            waited = self.limiter.take(region, service, operation)
+            if waited.waited > 0:
+                metrics.LIMITER_WAIT.labels(service, waited.api_class, region).inc(waited.waited)
+
+        def count(**kwargs: Any) -> None:
+            operation = kwargs.get("operation")
+            name = getattr(operation, "name", "unknown")
+            metrics.record_attempt(service, name, kwargs.get("response"), kwargs.get("caught_exception"))
+
+        events.register("before-send", pace)
+        # First in line: botocore's retry handler answers this event and would stop the chain.
+        events.register_first("needs-retry", count)
 
     def account_id(self, region: str | None = None) -> str:
         region = region or self.default_region

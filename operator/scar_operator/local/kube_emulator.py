@@ -18,7 +18,7 @@ import itertools
 import secrets
 import threading
 import uuid
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any, cast
@@ -189,6 +189,18 @@ class StrictKubernetesEmulator(kmock.KubernetesEmulator):
             return printer_columns.table(listed["items"], self._columns.get(request.resource))
         return {"apiVersion": group_version, "kind": f"{kind}List",
                 **listed, "metadata": {"resourceVersion": str(next(self._versions))}}
+
+    async def _serve_watch(self, request: rendering.Request) -> AsyncIterator[Any]:
+        # A watch from a list's resourceVersion starts after that version, as on the API server;
+        # kmock replays every object as ADDED, so a client that lists then watches (kopf) sees each
+        # object twice and races itself on its first patch.
+        since = request.params.get("resourceVersion")
+        async for event in super()._serve_watch(request):
+            if since and isinstance(event, Mapping) and event.get("type") == "ADDED":
+                version = (event.get("object") or {}).get("metadata", {}).get("resourceVersion")
+                if version is not None and str(version).isdigit() and int(version) <= int(since):
+                    continue
+            yield event
 
     async def _serve_fetch(self, request: rendering.Request) -> Any:
         found = cast(dict[str, Any], await super()._serve_fetch(request))

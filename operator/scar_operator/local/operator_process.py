@@ -55,6 +55,21 @@ class OperatorProcess:
         self.start()
 
     @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    def peak_rss_bytes(self) -> int:
+        """The process's high-water mark of resident memory (VmHWM), 0 when it is not running."""
+        if self._process is None:
+            return 0
+        try:
+            status = Path(f"/proc/{self._process.pid}/status").read_text()
+        except OSError:
+            return 0
+        line = next((li for li in status.splitlines() if li.startswith("VmHWM:")), "VmHWM: 0 kB")
+        return int(line.split()[1]) * 1024
+
+    @property
     def alive(self) -> bool:
         return self._process is not None and self._process.poll() is None
 

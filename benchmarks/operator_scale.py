@@ -1,0 +1,210 @@
+"""The operator at scale: seconds to Ready, AWS calls per object, bulk apply and delete, memory,
+and the same within AWS's request rates. Prints each figure beside its target (issue 12).
+
+    python -m benchmarks.operator_scale [--counts 100,300] [--rated 100,300] [--kubeconfig PATH]
+
+It starts what a user's cluster and account would hold: a moto server behind the recording
+proxy (and, for the `--rated` runs, AWS's per-account rates enforced in that proxy, answering
+above them with AWS's own throttling errors), the API emulator (or any cluster with
+--kubeconfig), and the operator as it runs in a cluster (`scar-operator run` under kopf, with
+its default settings). Objects are ScarFunctions with the same input bucket, as a team's
+pipeline has them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import statistics
+import tempfile
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from scar_operator.local.operator_process import OperatorProcess
+
+from tests.harness.aws import EmulatedAws, emulated_aws
+from tests.harness.aws_proxy import Call
+from tests.harness.aws_rates import AwsRateEnforcer
+from tests.harness.cluster import Cluster, open_cluster
+from tests.harness.scar import FUNCTIONS, function_manifest
+
+# Where the proxy's log says "a read": Get/List/Describe/Head.
+Figures = list[tuple[str, str, str]]
+
+
+def line(figures: Figures, name: str, value: str, target: str = "") -> None:
+    figures.append((name, value, target))
+    print(f"  {name:<58} {value:>16}   {target}", flush=True)
+
+
+def ready_names(cluster: Cluster, namespace: str) -> set[str]:
+    listing = cluster.custom.list_namespaced_custom_object("scar.dev", "v1alpha1", namespace, FUNCTIONS)
+    found = set()
+    for item in listing.get("items", []):
+        status = item.get("status") or {}
+        if status.get("observedGeneration") != item["metadata"].get("generation"):
+            continue
+        if any(c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or []):
+            found.add(item["metadata"]["name"])
+    return found
+
+
+def count_left(cluster: Cluster, namespace: str) -> int:
+    listing = cluster.custom.list_namespaced_custom_object("scar.dev", "v1alpha1", namespace, FUNCTIONS)
+    return len(listing.get("items", []))
+
+
+def wait_until(done: Callable[[], bool], timeout: float, poll: float = 0.05) -> float:
+    started = time.monotonic()
+    while not done():
+        if time.monotonic() - started > timeout:
+            raise TimeoutError(f"not done after {timeout:.0f} s")
+        time.sleep(poll)
+    return time.monotonic() - started
+
+
+@contextmanager
+def operator_for(cluster: Cluster, aws: EmulatedAws, namespace: str, workdir: Path,
+                 **env: str) -> Iterator[OperatorProcess]:
+    # The operator's defaults, not the tests' short intervals: what a user's Deployment runs.
+    defaults = {"SCAR_RESYNC_SECONDS": "300", "SCAR_SETTLE_SECONDS": "2", "SCAR_RETRY_SECONDS": "10"}
+    process = OperatorProcess(kubeconfig=cluster.kubeconfig, namespace=namespace, aws_env=aws.operator_env(),
+                              log_path=workdir / f"operator-{namespace}.log", extra_env={**defaults, **env}).start()
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+def manifest(name: str) -> dict[str, Any]:
+    return function_manifest(name, input=[{"bucket": "scar-bench-input", "prefix": f"{name}/"}],
+                             output=[{"bucket": "scar-bench-output", "prefix": f"{name}/"}])
+
+
+# Against plain moto nothing limits the account: the operator paces nothing, so that the figures
+# are the operator's own cost. The rated runs use its defaults (AWS's quotas).
+UNPACED = {"SCAR_AWS_RATES": "off"}
+
+
+def single_object_figures(cluster: Cluster, aws: EmulatedAws, workdir: Path, figures: Figures,
+                          samples: int = 10) -> None:
+    namespace = cluster.create_namespace("bench")
+    with operator_for(cluster, aws, namespace, workdir, **UNPACED):
+        times, calls = [], []
+        for index in range(samples):
+            name = f"one-{index}"
+            mark = aws.proxy.mark()
+            started = time.monotonic()
+            cluster.apply(FUNCTIONS, namespace, manifest(name))
+            wait_until(lambda n=name: n in ready_names(cluster, namespace), timeout=60, poll=0.01)  # type: ignore[misc]
+            times.append(time.monotonic() - started)
+            calls.append(aws.proxy.calls_since(mark))
+        made = calls[1:]  # the first pays for the buckets every later object shares
+        line(figures, "ScarFunction apply -> Ready, p50", f"{statistics.median(times):.2f} s", "<= 0.5 s")
+        line(figures, "ScarFunction apply -> Ready, max", f"{max(times):.2f} s")
+        per_object = statistics.median(len(c) for c in made)
+        reads = statistics.median(sum(1 for x in c if x.is_read) for c in made)
+        line(figures, "AWS calls to bring a new ScarFunction to Ready", f"{per_object:.0f} ({reads:.0f} reads)",
+             "<= 15")
+        print("    calls of one object:", ", ".join(f"{k} x{v}" for k, v in
+                                                    Counter(str(c) for c in calls[-1]).most_common()))
+    with operator_for(cluster, aws, namespace, workdir, **UNPACED):
+        # A restarted operator re-checks every object once: a pass with nothing to fix.
+        mark = aws.proxy.mark()
+        wait_until(lambda: len({c.path for c in aws.proxy.calls_since(mark) if c.operation == "GetFunction"})
+                   >= samples and quiet(aws, 1.0), timeout=60)
+        steady = aws.proxy.calls_since(mark)
+        reads = sum(1 for c in steady if c.is_read) / samples
+        writes = sum(1 for c in steady if not c.is_read) / samples
+        line(figures, "steady-state pass, per object", f"{reads:.1f} reads, {writes:.1f} writes",
+             "<= 4 reads, 0 writes")
+        print("    calls of the steady pass:", ", ".join(f"{k} x{v}" for k, v in
+                                                         Counter(str(c) for c in steady).most_common()))
+        for index in range(samples):
+            cluster.delete(FUNCTIONS, namespace, f"one-{index}")
+        wait_until(lambda: count_left(cluster, namespace) == 0, timeout=120)
+
+
+def quiet(aws: EmulatedAws, seconds: float) -> bool:
+    """No AWS call for `seconds`: the pass is over."""
+    last = aws.proxy.calls_since(max(0, aws.proxy.mark() - 1))
+    return not last or time.monotonic() - last[-1].at > seconds
+
+
+def bulk_figures(cluster: Cluster, aws: EmulatedAws, workdir: Path, figures: Figures, count: int,
+                 rated: AwsRateEnforcer | None) -> None:
+    namespace = cluster.create_namespace("bulk")
+    label = f"{count} ScarFunctions" + (" within AWS's rates" if rated else "")
+    with operator_for(cluster, aws, namespace, workdir, **({} if rated else UNPACED)) as operator:
+        if rated is not None:
+            rated.reset()
+            aws.proxy.rates = rated
+        mark = aws.proxy.mark()
+        started = time.monotonic()
+        names = [f"f-{index:04d}-{uuid.uuid4().hex[:4]}" for index in range(count)]
+        for name in names:
+            cluster.apply(FUNCTIONS, namespace, manifest(name))
+        wait_until(lambda: len(ready_names(cluster, namespace)) == count, timeout=3600, poll=0.5)
+        apply_seconds = time.monotonic() - started
+        apply_calls = aws.proxy.calls_since(mark)
+        line(figures, f"{label}: apply -> all Ready", f"{apply_seconds:.1f} s")
+        report_calls(figures, label, apply_calls, count, rated, apply_seconds)
+        line(figures, f"{label}: operator peak RSS", f"{operator.peak_rss_bytes() / 2**20:.0f} MB",
+             "<= 150 MB at 1,000")
+
+        if rated is not None:
+            rated.reset()
+        mark = aws.proxy.mark()
+        started = time.monotonic()
+        for name in names:
+            cluster.delete(FUNCTIONS, namespace, name)
+        wait_until(lambda: count_left(cluster, namespace) == 0, timeout=3600, poll=0.5)
+        delete_seconds = time.monotonic() - started
+        line(figures, f"{label}: delete -> all gone", f"{delete_seconds:.1f} s")
+        report_calls(figures, f"{label} (delete)", aws.proxy.calls_since(mark), count, rated, delete_seconds)
+        aws.proxy.rates = None
+
+
+def report_calls(figures: Figures, label: str, calls: list[Call], count: int, rated: AwsRateEnforcer | None,
+                 seconds: float) -> None:
+    line(figures, f"{label}: AWS calls per object", f"{len(calls) / count:.1f}")
+    if rated is None:
+        return
+    throttled = sum(rated.throttled.values())
+    bound = rated.bound_seconds()
+    line(figures, f"{label}: throttling errors answered", f"{throttled}", "0")
+    line(figures, f"{label}: time / rate bound", f"{seconds / bound:.2f}x ({bound:.0f} s)" if bound else "-",
+         "<= 1.2x")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--counts", default="100,300", help="bulk sizes against plain moto")
+    parser.add_argument("--rated", default="100", help="bulk sizes within AWS's rates (empty: none)")
+    parser.add_argument("--kubeconfig", default=None, help="any cluster instead of the API emulator")
+    parser.add_argument("--workdir", default=None, help="keep the operator logs here")
+    args = parser.parse_args()
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request log
+    figures: Figures = []
+    workdir = Path(args.workdir or tempfile.mkdtemp(prefix="scar-bench-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    print(f"operator logs: {workdir}")
+    with emulated_aws() as aws, open_cluster(args.kubeconfig, workdir) as cluster:
+        cluster.install_crds()
+        print("one object at a time (moto, no rates):")
+        single_object_figures(cluster, aws, workdir, figures)
+        for count in [int(c) for c in args.counts.split(",") if c]:
+            print(f"{count} at once (moto, no rates):")
+            bulk_figures(cluster, aws, workdir, figures, count, None)
+        for count in [int(c) for c in args.rated.split(",") if c]:
+            print(f"{count} at once, AWS's rates enforced:")
+            bulk_figures(cluster, aws, workdir, figures, count, AwsRateEnforcer())
+
+
+if __name__ == "__main__":
+    main()
