@@ -74,7 +74,7 @@ def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
     # while AWS settles as an error, which would bury `kubectl describe` in Error events.
     settings.posting.level = logging.INFO
     settings.posting.loggers = False
-    settings.execution.max_workers = 8
+    settings.execution.max_workers = SETTINGS.workers
     log_levels.install()
     if SETTINGS.metrics_port:
         metrics.serve(SETTINGS.metrics_port)

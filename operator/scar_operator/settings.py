@@ -19,6 +19,9 @@ class OperatorSettings:
     # Distinguishes installations that share an AWS account (part of every derived name).
     cluster_id: str = ""
     default_region: str | None = None
+    # Passes run at once (kopf's thread pool). A pass waiting for the rate limiter holds a worker:
+    # enough of them keep every API class busy while another class's limit is the bottleneck.
+    workers: int = 32
     # Where /metrics is served (0: not served).
     metrics_port: int = 0
     # What drifts only by hand and rarely (IAM role policies, log retention) is re-read after
@@ -41,6 +44,7 @@ class OperatorSettings:
             retry_seconds=float(env.get("SCAR_RETRY_SECONDS", cls.retry_seconds)),
             cluster_id=env.get("SCAR_CLUSTER_ID", ""),
             metrics_port=int(env.get("SCAR_METRICS_PORT", cls.metrics_port)),
+            workers=int(env.get("SCAR_WORKERS", cls.workers)),
             aws_rates=env.get("SCAR_AWS_RATES", ""),
             aws_rate_share=float(env.get("SCAR_AWS_RATE_SHARE", cls.aws_rate_share)),
             default_region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION"),

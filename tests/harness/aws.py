@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import boto3
-from scar_operator.local.aws_emulator import embedded_aws
+from scar_operator.local.aws_emulator import aws_in_own_process, embedded_aws
 
 from tests.harness.aws_proxy import AwsProxy
 
@@ -38,8 +38,10 @@ class EmulatedAws:
 
 
 @contextlib.contextmanager
-def emulated_aws() -> Iterator[EmulatedAws]:
-    with embedded_aws() as moto:
+def emulated_aws(own_process: bool = False) -> Iterator[EmulatedAws]:
+    """moto with AWS's rules and the recording proxy; in a process of its own for benchmarks
+    (tests keep it in theirs, where they can change its rules, e.g. how long Pending lasts)."""
+    with (aws_in_own_process() if own_process else embedded_aws()) as moto:
         host, port = moto.url.removeprefix("http://").rsplit(":", 1)
         proxy = AwsProxy(host, int(port)).start()
         try:

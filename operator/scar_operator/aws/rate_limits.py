@@ -153,7 +153,10 @@ class RateLimiter:
         key = (region, service, name)
         with self._lock:
             if key not in self._buckets:
-                self._buckets[key] = TokenBucket(rate * self.share, clock=self._clock, sleep=self._sleep)
+                # Half of AWS's burst at most: calls paced here still reach AWS with jitter, and
+                # the other half of AWS's bucket absorbs it (and the account's other tools).
+                paced = rate * self.share
+                self._buckets[key] = TokenBucket(paced, burst=paced / 2, clock=self._clock, sleep=self._sleep)
             return name, self._buckets[key]
 
     def take(self, region: str, service: str, operation: str) -> Pace:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import subprocess
+import sys
 import threading
 import urllib.request
 from collections.abc import Iterator
@@ -56,6 +58,30 @@ def _run_nothing_in_docker(url: str) -> None:
 
 
 @contextlib.contextmanager
+def aws_in_own_process() -> Iterator[EmbeddedAws]:
+    """The same server in a process of its own, so that it has a core (and a GIL) to itself:
+    for benchmarks, where the emulator would otherwise compete with whoever measures it."""
+    process = subprocess.Popen([sys.executable, "-m", "scar_operator.local.aws_emulator"],
+                               stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().strip()
+        if not url.startswith("http://"):
+            raise RuntimeError(f"the AWS emulator did not start: {url!r}")
+        yield EmbeddedAws(url)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def main() -> None:
+    """Serve the embedded AWS until stopped; the first line printed is its URL."""
+    with embedded_aws() as aws:
+        print(aws.url, flush=True)
+        threading.Event().wait()
+
+
+@contextlib.contextmanager
 def embedded_aws() -> Iterator[EmbeddedAws]:
     teach_moto()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
@@ -67,3 +93,7 @@ def embedded_aws() -> Iterator[EmbeddedAws]:
         yield EmbeddedAws(url)
     finally:
         server.stop()
+
+
+if __name__ == "__main__":
+    main()

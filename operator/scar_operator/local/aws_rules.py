@@ -145,10 +145,19 @@ def _moto_key_filter(entry: dict[str, Any]) -> tuple[str, str]:
 
 
 def _overlapping(entries: list[dict[str, Any]]) -> bool:
-    for i, first in enumerate(entries):
-        for second in entries[i + 1:]:
+    """Whether two entries can match one key for a common event.
+
+    Two prefixes meet only when one starts the other, and in sorted order every prefix that
+    starts with `p` follows `p` without a gap: so each entry is compared with the run after it,
+    not with every other entry (a bucket shared by hundreds of functions stays cheap to check).
+    """
+    ordered = sorted(((_moto_key_filter(e), e) for e in entries), key=lambda item: item[0][0])
+    for i, ((prefix, suffix), first) in enumerate(ordered):
+        for (other_prefix, other_suffix), second in ordered[i + 1:]:
+            if not other_prefix.startswith(prefix):
+                break
             events = any(s3_events_overlap(a, b) for a in first.get("Event", []) for b in second.get("Event", []))
-            if events and key_filters_overlap(*_moto_key_filter(first), *_moto_key_filter(second)):
+            if events and key_filters_overlap(prefix, suffix, other_prefix, other_suffix):
                 return True
     return False
 
