@@ -12,7 +12,7 @@ COPY --from=build /install /usr/local
 RUN useradd --uid 10001 --user-group --no-create-home --shell /usr/sbin/nologin scar
 USER 10001:10001
 ENV PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1
-EXPOSE 8080
+EXPOSE 8080 9090
 HEALTHCHECK NONE
 ENTRYPOINT ["scar-operator", "run"]
 CMD ["--all-namespaces", "--liveness=http://0.0.0.0:8080/healthz"]

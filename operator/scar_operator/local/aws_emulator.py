@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import subprocess
 import sys
 import threading
@@ -76,6 +77,7 @@ def aws_in_own_process() -> Iterator[EmbeddedAws]:
 
 def main() -> None:
     """Serve the embedded AWS until stopped; the first line printed is its URL."""
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request log
     with embedded_aws() as aws:
         print(aws.url, flush=True)
         threading.Event().wait()
