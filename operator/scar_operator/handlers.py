@@ -35,9 +35,11 @@ log = logging.getLogger(__name__)
 _clients: AwsClients | None = None
 _clients_lock = threading.Lock()
 
-# What an unfinished pass confirmed, by object: (generation, resource descriptions). kopf's retry
-# of that pass, for the same generation, resumes after them instead of reading them all again.
-_confirmed: dict[str, tuple[int | None, frozenset[str]]] = {}
+# What an unfinished pass confirmed, by object: (generation, resource descriptions, when). kopf's
+# retry of that pass, for the same generation and soon after, resumes after them instead of
+# reading them all again; an older confirmation is read again (Ready must rest on fresh reads).
+_confirmed: dict[str, tuple[int | None, frozenset[str], float]] = {}
+_CONFIRMED_FOR_SECONDS = 120.0
 
 # Change handlers and the periodic re-check of one object may run at once in kopf's thread pool;
 # one lock per object keeps their passes (and their status writes) in sequence.
@@ -111,7 +113,8 @@ def _run(
     started = time.monotonic()
     with _object_lock(uid):
         remembered = _confirmed.pop(uid, None)
-        resume = remembered[1] if remembered and retry > 0 and remembered[0] == generation and not deleting else None
+        recent = remembered is not None and time.monotonic() - remembered[2] < _CONFIRMED_FOR_SECONDS
+        resume = remembered[1] if remembered and recent and retry > 0 and remembered[0] == generation else None
         extra: dict[str, Any] = {"confirmed": resume} if resume else {}
         try:
             result = controller(meta=meta, spec=spec, status=status, clients=aws(), settings=SETTINGS, **extra)
@@ -122,7 +125,7 @@ def _run(
             result = PassResult(conditions.retrying("ReconcileError", f"{type(e).__name__}: {e}"),
                                 retry_after=SETTINGS.retry_seconds)
         if result.retry_after is not None and result.permanent is None and result.confirmed and not deleting:
-            _confirmed[uid] = (generation, frozenset(result.confirmed))
+            _confirmed[uid] = (generation, frozenset(result.confirmed), time.monotonic())
     metrics.PASS_SECONDS.labels(kind).observe(time.monotonic() - started)
     outcome = pass_result_label(result, deleting)
     metrics.PASSES.labels(kind, outcome).inc()
@@ -139,7 +142,7 @@ def _run(
             raise kopf.TemporaryError(result.permanent, delay=retry_delays.backoff(SETTINGS.retry_seconds, retry + 2))
         raise kopf.PermanentError(result.permanent)
     if result.retry_after is not None:
-        # AWS settling is polled at a steady pace; throttling and conflicts back off.
+        # AWS settling is polled from a short first delay; throttling and conflicts back off further.
         if result.settling:
             delay = retry_delays.settle_delay(SETTINGS.settle_first_seconds, result.retry_after, retry)
             raise kopf.TemporaryError(log_levels.SETTLING + (result.message or "waiting"), delay=delay)

@@ -96,5 +96,6 @@ class LogGroup:
 
     def delete(self) -> str | None:
         self.facts.forget(self._as_wanted)
+        self.facts.forget(self._tagged)
         call_idempotent("DeleteLogGroup", lambda: self.logs.delete_log_group(logGroupName=self.name))
         return None
