@@ -159,11 +159,7 @@ class StrictKubernetesEmulator(kmock.KubernetesEmulator):
         key: Any = (request.resource, request.namespace, request.name)
         if key in self.objects and not self.objects[key].deleted:
             return request
-        created = attrs.evolve(request, action=enums.action.CREATE)
-        for index, logged in enumerate(self._requests):
-            if logged is request:
-                self._requests[index] = created
-        return created
+        return self._swap_logged(request, attrs.evolve(request, action=enums.action.CREATE))
 
     async def _serve_version(self, request: rendering.Request) -> Any:
         # As the API server words discovery: the core group version is "v1" (not "/v1"), and a
@@ -218,12 +214,14 @@ class StrictKubernetesEmulator(kmock.KubernetesEmulator):
             payload._requests[:] = [r for r in payload._requests if r is not request]
 
     def _with_data(self, request: rendering.Request, data: Any) -> rendering.Request:
+        return self._swap_logged(request, attrs.evolve(request, data=data))
+
+    def _swap_logged(self, request: rendering.Request, replacement: rendering.Request) -> rendering.Request:
         # kmock matches its reactions to the request it logged, by identity: swap the logged one too.
-        admitted = attrs.evolve(request, data=data)
         for index, logged in enumerate(self._requests):
             if logged is request:
-                self._requests[index] = admitted
-        return admitted
+                self._requests[index] = replacement
+        return replacement
 
     def _register(self, crd: Mapping[str, Any]) -> None:
         spec = crd["spec"]
