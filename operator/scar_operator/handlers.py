@@ -51,8 +51,9 @@ def aws() -> AwsClients:
     global _clients
     with _clients_lock:
         if _clients is None:
-            limiter = (RateLimiter.unlimited() if SETTINGS.aws_rates.strip() == "off"
-                       else RateLimiter(parse_overrides(SETTINGS.aws_rates), share=SETTINGS.aws_rate_share))
+            paced = SETTINGS.aws_rates.strip() != "off"
+            limiter = RateLimiter(parse_overrides(SETTINGS.aws_rates) if paced else None,
+                                  share=SETTINGS.aws_rate_share, enabled=paced)
             _clients = AwsClients(default_region=SETTINGS.default_region, limiter=limiter,
                                   slow_drift_seconds=SETTINGS.slow_drift_seconds)
         return _clients

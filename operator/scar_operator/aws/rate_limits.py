@@ -130,23 +130,17 @@ class RateLimiter:
     """The token buckets of one operator process, shared by every client and worker thread."""
 
     def __init__(self, overrides: Mapping[tuple[str, str], tuple[str, float]] | None = None, share: float = 1.0,
-                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> None:
+                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
+                 enabled: bool = True) -> None:
         if not 0 < share <= 1:
             raise ValueError("SCAR_AWS_RATE_SHARE must be in (0, 1]")
+        self.enabled = enabled  # False: pace nothing (SCAR_AWS_RATES=off, an emulator on loopback)
         self.rates = {**DEFAULT_RATES, **(overrides or {})}
         self.share = share
         self._clock = clock
         self._sleep = sleep
         self._buckets: dict[tuple[str, str, str], TokenBucket] = {}
         self._lock = threading.Lock()
-
-    @classmethod
-    def unlimited(cls) -> RateLimiter:
-        limiter = cls()
-        limiter.enabled = False
-        return limiter
-
-    enabled: bool = True
 
     def bucket(self, region: str, service: str, operation: str) -> tuple[str, TokenBucket]:
         name, rate = api_class(service, operation, self.rates)

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from scar_operator.aws.confirmed_facts import ConfirmedFacts
 from scar_operator.aws.errors import AwsError, ErrorKind, call, call_or_none
 from scar_operator.reconciler import Observation
-
-# Shared by every object that names the bucket: read once per time to live, not once per object.
-_NO_FACTS = ConfirmedFacts(ttl_seconds=0)
 
 
 @dataclass
@@ -20,7 +17,8 @@ class S3Bucket:
     region: str
     # Input buckets must be in the function's region: S3 only notifies functions there.
     must_be_in_region: bool = False
-    facts: ConfirmedFacts = _NO_FACTS
+    # Shared by every object that names the bucket (AwsClients.facts): read once per time to live.
+    facts: ConfirmedFacts = field(default_factory=lambda: ConfirmedFacts(ttl_seconds=0))
 
     @property
     def _fact(self) -> tuple[str, str, str, bool]:

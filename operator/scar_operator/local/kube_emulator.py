@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import copy
-import datetime
 import itertools
 import secrets
 import threading
@@ -31,6 +30,7 @@ import kmock
 import yaml
 from kmock._internal import dicts, enums, rendering
 
+from scar_operator.conditions import now_rfc3339
 from scar_operator.local import (
     crd_admission,
     field_errors,
@@ -253,8 +253,8 @@ class StrictKubernetesEmulator(kmock.KubernetesEmulator):
         """What the API server adds to an admitted CRD: identity, and the conditions `kubectl wait` reads."""
         stored = copy.deepcopy(dict(crd))
         stored["metadata"] = {**stored.get("metadata", {}), "uid": str(uuid.uuid4()), "generation": 1,
-                              "resourceVersion": str(next(self._versions)), "creationTimestamp": _now()}
-        now = _now()
+                              "resourceVersion": str(next(self._versions)), "creationTimestamp": now_rfc3339()}
+        now = now_rfc3339()
         spec = stored["spec"]
         stored["status"] = {
             "acceptedNames": spec["names"],
@@ -287,7 +287,7 @@ class StrictKubernetesEmulator(kmock.KubernetesEmulator):
             "uid": str(uuid.uuid4()),
             "generation": 1,
             "resourceVersion": str(next(self._versions)),
-            "creationTimestamp": _now(),
+            "creationTimestamp": now_rfc3339(),
         })
         return self._conform(request, body)
 
@@ -375,8 +375,6 @@ def _content_type(request: rendering.Request) -> str:
     return headers.get("content-type", "").split(";", 1)[0].strip()
 
 
-def _now() -> str:
-    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class EmulatedCluster:

@@ -8,7 +8,6 @@ API server, a namespaced object can only be created in a namespace that exists.
 from __future__ import annotations
 
 import asyncio
-import datetime
 import itertools
 import json
 import uuid
@@ -16,6 +15,8 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import aiohttp.web
+
+from scar_operator.conditions import now_rfc3339
 
 APPLY_PATCH = "application/apply-patch+yaml"
 
@@ -39,7 +40,7 @@ class NamespaceStore:
             "metadata": {"name": name, "uid": str(uuid.uuid4()),
                          "labels": {**(meta.get("labels") or {}), "kubernetes.io/metadata.name": name},
                          "annotations": dict(meta.get("annotations") or {}),
-                         "resourceVersion": str(next(self._versions)), "creationTimestamp": _now()},
+                         "resourceVersion": str(next(self._versions)), "creationTimestamp": now_rfc3339()},
             "status": {"phase": "Active"},
         })
 
@@ -164,6 +165,3 @@ def _varint(data: bytes, position: int) -> tuple[int, int]:
             return value, position
         shift += 7
 
-
-def _now() -> str:
-    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
