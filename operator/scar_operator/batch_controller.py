@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from typing import Any
 
-from scar_operator import reconciler
+from scar_operator import naming, reconciler
+from scar_operator.account import enforcement
+from scar_operator.account.selection import SINGLE_TEAM, Tenancy
 from scar_operator.aws.batch_job_definition import JobDefinition
 from scar_operator.aws.batch_job_queue import shared_queue_platform
 from scar_operator.aws.errors import AwsError
@@ -18,6 +20,7 @@ from scar_operator.controller_support import (
     account_in,
     buckets_to_remember,
     check_region_unchanged,
+    inline_wait,
     owner_of,
     recorded_trigger_buckets,
     teardown_region,
@@ -69,6 +72,7 @@ def _active_revision(clients: AwsClients, plan: BatchPlan) -> dict[str, Any]:
 def reconcile(
     *, meta: Mapping[str, Any], spec: Mapping[str, Any], status: Mapping[str, Any],
     clients: AwsClients, settings: OperatorSettings, confirmed: Collection[str] = (),
+    tenancy: Tenancy = SINGLE_TEAM,
 ) -> PassResult:
     owner = owner_of(KIND, meta, settings)
     try:
@@ -77,6 +81,10 @@ def reconcile(
         check_region_unchanged(region, status)
     except SpecError as e:
         return from_spec_error(e)
+    forbidden = enforcement.refusal(parsed, region, tenancy)
+    if forbidden is not None:
+        return enforcement.refused(forbidden, clients if tenancy.refusal is None else None, region, owner,
+                                   naming.dispatcher_name(owner), list(status.get("triggerBuckets") or []))
     try:
         # Reads only: the plan must be complete (and valid) before anything is written.
         account = account_in(clients, region)
@@ -92,7 +100,7 @@ def reconcile(
     outcome = reconciler.Outcome()
     try:
         inventory = batch_inventory(plan, clients, list(status.get("triggerBuckets") or []))
-        reconciler.apply(inventory.wanted, inventory.unwanted, confirmed, outcome)
+        reconciler.apply(inventory.wanted, inventory.unwanted, confirmed, outcome, inline_wait(settings))
         revision = _active_revision(clients, plan) if outcome.done else {}
     except AwsError as e:
         result = from_aws_error(e, settings)
@@ -117,7 +125,7 @@ def teardown(
             owner=owner, account=account_in(clients, region), clients=clients,
             trigger_buckets=recorded_trigger_buckets(spec, status), retain=spec.get("deletionPolicy") == "Retain",
         )
-        outcome = reconciler.teardown(resources)
+        outcome = reconciler.teardown(resources, inline_wait(settings))
     except AwsError as e:
         return from_aws_error(e, settings)
     return from_teardown_outcome(outcome, settings)

@@ -44,7 +44,8 @@ _ROLE_SERVICES = {"dispatch": "lambda.amazonaws.com", "job": "ecs-tasks.amazonaw
 def _role(clients: AwsClients, region: str, owner: naming.Owner, plan: RolePlan, purpose: str) -> IamRole:
     return IamRole(clients.client("iam", region), plan.name, plan.trust_policy, ROLE_POLICY_NAME, plan.inline_policy,
                    owner, description=f"{purpose} role of ScarBatchJob {owner.namespace}/{owner.name}",
-                   facts=clients.facts, slow_drift_seconds=clients.slow_drift_seconds)
+                   facts=clients.facts, slow_drift_seconds=clients.slow_drift_seconds,
+                   permissions_boundary=clients.permissions_boundary_arn)
 
 
 def _named_role(clients: AwsClients, account: Account, owner: naming.Owner, purpose: str) -> IamRole:
@@ -82,11 +83,12 @@ def _dispatcher(clients: AwsClients, account: Account, owner: naming.Owner, name
 
 
 def _triggers(clients: AwsClients, plan_account: Account, owner: naming.Owner, function: str,
-              buckets: dict[str, tuple[NotificationEntry, ...]]) -> tuple[list[Resource], list[Resource]]:
+              buckets: dict[str, tuple[NotificationEntry, ...]],
+              function_resource: LambdaFunction | None = None) -> tuple[list[Resource], list[Resource]]:
     permissions: list[Resource] = []
     notifications: list[Resource] = []
     for bucket, entries in buckets.items():
-        permission, notification = trigger(clients, plan_account, owner, function, bucket, entries)
+        permission, notification = trigger(clients, plan_account, owner, function, bucket, entries, function_resource)
         permissions.append(permission)
         notifications.append(notification)
     return permissions, notifications
@@ -129,9 +131,10 @@ def batch_inventory(plan: BatchPlan, clients: AwsClients, previous_trigger_bucke
         wanted.append(SharedJobQueue(batch, plan.queue_arn))
     wanted.append(JobDefinition(batch, plan.job_definition, owner))
     d = plan.dispatcher
-    wanted.append(_dispatcher(clients, account, owner, d.name, d.role_arn, d.environment))
+    dispatcher = _dispatcher(clients, account, owner, d.name, d.role_arn, d.environment)
+    wanted.append(dispatcher)
     # The invoke permission must exist before S3 accepts a notification that targets the dispatcher.
-    permissions, notifications = _triggers(clients, account, owner, d.name, dict(plan.notifications))
+    permissions, notifications = _triggers(clients, account, owner, d.name, dict(plan.notifications), dispatcher)
     wanted += permissions + notifications
 
     stale: dict[str, tuple[NotificationEntry, ...]] = {

@@ -9,8 +9,12 @@ from pathlib import Path
 
 
 def _run(args: argparse.Namespace) -> int:
+    import os
+
     import kopf
 
+    if args.require_account:
+        os.environ["SCAR_REQUIRE_ACCOUNT"] = "true"  # read with the other settings when the handlers load
     import scar_operator.handlers  # noqa: F401  (registers the handlers with kopf)
 
     if not args.all_namespaces and not args.namespace:
@@ -65,6 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--peering", default=None, help="the peering object's name (with several replicas)")
     run.add_argument("--priority", type=int, default=0, help="peering priority of this replica")
     run.add_argument("--liveness", default=None, help="e.g. http://0.0.0.0:8080/healthz")
+    run.add_argument("--require-account", action="store_true",
+                     help="refuse namespaces that no ScarAccount selects (instead of serving them as the operator)")
     run.add_argument("-v", "--verbose", action="store_true")
     run.set_defaults(handler=_run)
 

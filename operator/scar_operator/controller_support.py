@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from scar_operator import naming
+from scar_operator import naming, reconciler
 from scar_operator.aws.session import AwsClients
 from scar_operator.desired import Account
 from scar_operator.models import SpecError
@@ -17,6 +17,11 @@ _REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-[0-9]$")
 
 def owner_of(kind: str, meta: Mapping[str, Any], settings: OperatorSettings) -> naming.Owner:
     return naming.Owner(kind, str(meta["namespace"]), str(meta["name"]), settings.cluster_id)
+
+
+def inline_wait(settings: OperatorSettings) -> reconciler.InlineWait:
+    """A fresh budget for one pass to wait for AWS to settle what it wrote."""
+    return reconciler.InlineWait(budget=settings.settle_inline_seconds, first=settings.settle_first_seconds)
 
 
 def account_in(clients: AwsClients, region: str) -> Account:

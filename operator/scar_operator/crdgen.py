@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel
 
 from scar_operator import GROUP, VERSION
+from scar_operator.account.spec import ScarAccountSpec, ScarAccountStatus
 from scar_operator.batch_models import ScarBatchJobSpec
 from scar_operator.models import ScarFunctionSpec
 from scar_operator.status_model import ScarBatchJobStatus, ScarFunctionStatus
@@ -37,6 +38,7 @@ class KindInfo:
     spec_model: type[BaseModel]
     status_model: type[BaseModel]
     printer_columns: tuple[dict[str, Any], ...]
+    scope: str = "Namespaced"
 
     @property
     def crd_name(self) -> str:
@@ -80,7 +82,25 @@ SCAR_BATCH_JOB = KindInfo(
     ),
 )
 
-KINDS: tuple[KindInfo, ...] = (SCAR_FUNCTION, SCAR_BATCH_JOB)
+SCAR_ACCOUNT = KindInfo(
+    kind="ScarAccount",
+    plural="scaraccounts",
+    singular="scaraccount",
+    # Not "sa": that is ServiceAccount's.
+    short_name="scaracct",
+    spec_model=ScarAccountSpec,
+    status_model=ScarAccountStatus,
+    printer_columns=(
+        _ready_column("Ready", "status"),
+        _ready_column("Reason", "reason"),
+        {"name": "Account", "type": "string", "jsonPath": ".status.accountId"},
+        {"name": "Role", "type": "string", "jsonPath": ".spec.assumeRoleArn", "priority": 1},
+        {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
+    ),
+    scope="Cluster",
+)
+
+KINDS: tuple[KindInfo, ...] = (SCAR_FUNCTION, SCAR_BATCH_JOB, SCAR_ACCOUNT)
 
 
 def structural_schema(model: type[BaseModel]) -> dict[str, Any]:
@@ -138,7 +158,7 @@ def custom_resource_definition(info: KindInfo) -> dict[str, Any]:
         "metadata": {"name": info.crd_name},
         "spec": {
             "group": GROUP,
-            "scope": "Namespaced",
+            "scope": info.scope,
             "names": {
                 "kind": info.kind,
                 "listKind": f"{info.kind}List",

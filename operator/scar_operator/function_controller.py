@@ -10,12 +10,15 @@ from collections.abc import Collection, Mapping
 from typing import Any
 
 from scar_operator import naming, reconciler
+from scar_operator.account import enforcement
+from scar_operator.account.selection import SINGLE_TEAM, Tenancy
 from scar_operator.aws.errors import AwsError
 from scar_operator.aws.session import AwsClients
 from scar_operator.controller_support import (
     account_in,
     buckets_to_remember,
     check_region_unchanged,
+    inline_wait,
     owner_of,
     recorded_trigger_buckets,
     teardown_region,
@@ -55,6 +58,7 @@ def _status_fields(plan: FunctionPlan, trigger_buckets: list[str]) -> dict[str, 
 def reconcile(
     *, meta: Mapping[str, Any], spec: Mapping[str, Any], status: Mapping[str, Any],
     clients: AwsClients, settings: OperatorSettings, confirmed: Collection[str] = (),
+    tenancy: Tenancy = SINGLE_TEAM,
 ) -> PassResult:
     owner = owner_of(KIND, meta, settings)
     try:
@@ -63,6 +67,11 @@ def reconcile(
         # Validate everything that needs no AWS first: a bad spec must cost no AWS call at all.
         name = parsed.function_name or naming.function_name(owner)
         _check_immutable(parsed, name, region, status)
+        forbidden = enforcement.refusal(parsed, region, tenancy)
+        if forbidden is not None:
+            return enforcement.refused(forbidden, clients if tenancy.refusal is None else None, region, owner,
+                                       str(status.get("functionName") or name),
+                                       list(status.get("triggerBuckets") or []))
         plan = plan_function(parsed, owner, account_in(clients, region))
     except SpecError as e:
         return from_spec_error(e)
@@ -73,7 +82,7 @@ def reconcile(
     outcome = reconciler.Outcome()
     try:
         inventory = function_inventory(plan, clients, list(status.get("triggerBuckets") or []))
-        reconciler.apply(inventory.wanted, inventory.unwanted, confirmed, outcome)
+        reconciler.apply(inventory.wanted, inventory.unwanted, confirmed, outcome, inline_wait(settings))
     except AwsError as e:
         result = from_aws_error(e, settings)
         result.fields = _status_fields(plan, remembered)
@@ -107,7 +116,7 @@ def teardown(
             trigger_buckets=buckets,
             retain=spec.get("deletionPolicy") == "Retain",
         )
-        outcome = reconciler.teardown(resources)
+        outcome = reconciler.teardown(resources, inline_wait(settings))
     except AwsError as e:
         return from_aws_error(e, settings)
     return from_teardown_outcome(outcome, settings)

@@ -39,6 +39,7 @@ def trigger(
     function: str,
     bucket: str,
     entries: tuple[NotificationEntry, ...],
+    function_resource: LambdaFunction | None = None,
 ) -> tuple[S3InvokePermission, BucketNotifications]:
     region = account.region
     permission = S3InvokePermission(
@@ -47,6 +48,9 @@ def trigger(
         naming.permission_statement_id(bucket),
         bucket_arn(account, bucket),
         account.id,
+        function=function_resource,
+        facts=clients.facts,
+        slow_drift_seconds=clients.slow_drift_seconds,
     )
     notifications = BucketNotifications(
         clients.client("s3", region), bucket, naming.notification_id_prefix(owner), entries
@@ -74,8 +78,9 @@ def function_inventory(plan: FunctionPlan, clients: AwsClients, previous_trigger
             description=f"Execution role of ScarFunction {plan.owner.namespace}/{plan.owner.name}",
             facts=clients.facts,
             slow_drift_seconds=clients.slow_drift_seconds,
+            permissions_boundary=clients.permissions_boundary_arn,
         ))
-    wanted.append(LambdaFunction(
+    function = LambdaFunction(
         clients.client("lambda", region),
         FunctionSettings(
             name=plan.name,
@@ -89,12 +94,13 @@ def function_inventory(plan: FunctionPlan, clients: AwsClients, previous_trigger
             description=f"ScarFunction {plan.owner.namespace}/{plan.owner.name}, managed by scar-operator",
         ),
         plan.owner,
-    ))
+    )
+    wanted.append(function)
     # The invoke permission must exist before S3 accepts a notification that targets the function.
     permissions: list[Resource] = []
     notifications: list[Resource] = []
     for bucket, entries in plan.notifications.items():
-        permission, notification = trigger(clients, plan.account, plan.owner, plan.name, bucket, entries)
+        permission, notification = trigger(clients, plan.account, plan.owner, plan.name, bucket, entries, function)
         permissions.append(permission)
         notifications.append(notification)
     wanted.extend(permissions)

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import boto3
 import kopf
 
 from scar_operator import (
@@ -24,6 +25,10 @@ from scar_operator import (
     metrics,
     retry_delays,
 )
+from scar_operator.account import controller as account_controller
+from scar_operator.account import enforcement
+from scar_operator.account.selection import AccountEntry, Tenancy, account_entry, tenancy_of
+from scar_operator.account.sessions import AccountSessions
 from scar_operator.aws.rate_limits import RateLimiter, parse_overrides
 from scar_operator.aws.session import AwsClients
 from scar_operator.object_events import events_of
@@ -32,8 +37,8 @@ from scar_operator.settings import OperatorSettings
 
 SETTINGS = OperatorSettings.from_environ()
 log = logging.getLogger(__name__)
-_clients: AwsClients | None = None
-_clients_lock = threading.Lock()
+_sessions: AccountSessions | None = None
+_sessions_lock = threading.Lock()
 
 # What an unfinished pass confirmed, by object: (generation, resource descriptions, when). kopf's
 # retry of that pass, for the same generation and soon after, resumes after them instead of
@@ -47,16 +52,46 @@ _object_locks: dict[str, threading.Lock] = {}
 _object_locks_guard = threading.Lock()
 
 
-def aws() -> AwsClients:
-    global _clients
-    with _clients_lock:
-        if _clients is None:
-            paced = SETTINGS.aws_rates.strip() != "off"
-            limiter = RateLimiter(parse_overrides(SETTINGS.aws_rates) if paced else None,
-                                  share=SETTINGS.aws_rate_share, enabled=paced)
-            _clients = AwsClients(default_region=SETTINGS.default_region, limiter=limiter,
-                                  slow_drift_seconds=SETTINGS.slow_drift_seconds)
-        return _clients
+def _clients(session: boto3.Session | None = None, permissions_boundary_arn: str | None = None) -> AwsClients:
+    """Clients of one AWS identity (the operator's, or an account's assumed role), with a rate
+    limiter of their own: AWS's quotas are per account."""
+    paced = SETTINGS.aws_rates.strip() != "off"
+    limiter = RateLimiter(parse_overrides(SETTINGS.aws_rates) if paced else None,
+                          share=SETTINGS.aws_rate_share, enabled=paced)
+    return AwsClients(default_region=SETTINGS.default_region, session=session, limiter=limiter,
+                      slow_drift_seconds=SETTINGS.slow_drift_seconds,
+                      permissions_boundary_arn=permissions_boundary_arn)
+
+
+def sessions() -> AccountSessions:
+    global _sessions
+    with _sessions_lock:
+        if _sessions is None:
+            _sessions = AccountSessions(_clients(), _clients)
+        return _sessions
+
+
+@kopf.index("", "v1", "namespaces", id="namespace_labels")
+def namespace_labels(name: str, labels: kopf.Labels, **_: Any) -> dict[str, dict[str, str]]:
+    # kopf runs no other handler until every index is filled: no object acts before the
+    # accounts that may govern it are known.
+    return {name: dict(labels)}
+
+
+@kopf.index(GROUP, VERSION, "scaraccounts", id="scar_accounts")
+def scar_accounts(name: str, spec: kopf.Spec, **_: Any) -> dict[str, AccountEntry]:
+    return {name: account_entry(dict(spec))}
+
+
+def _first(index: kopf.Index[str, Any], key: str) -> Any:
+    return next(iter(index.get(key, [])), None)
+
+
+def tenancy(namespace: str, indexes: Mapping[str, Any]) -> Tenancy:
+    labels_index: kopf.Index[str, dict[str, str]] = indexes["namespace_labels"]
+    accounts_index: kopf.Index[str, AccountEntry] = indexes["scar_accounts"]
+    accounts = {name: _first(accounts_index, name) for name in accounts_index}
+    return tenancy_of(namespace, _first(labels_index, namespace), accounts, SETTINGS.require_account)
 
 
 def _object_lock(uid: str) -> threading.Lock:
@@ -106,7 +141,7 @@ def pass_result_label(result: PassResult, deleting: bool) -> str:
 def _run(
     controller: Callable[..., PassResult],
     *, body: kopf.Body, meta: kopf.Meta, spec: kopf.Spec, status: kopf.Status, patch: kopf.Patch, retry: int,
-    deleting: bool = False,
+    indexes: Mapping[str, Any], deleting: bool = False,
 ) -> None:
     generation = meta.get("generation")
     uid = str(meta.get("uid") or f"{meta.get('namespace')}/{meta.get('name')}")
@@ -117,8 +152,14 @@ def _run(
         recent = remembered is not None and time.monotonic() - remembered[2] < _CONFIRMED_FOR_SECONDS
         resume = remembered[1] if remembered and recent and retry > 0 and remembered[0] == generation else None
         extra: dict[str, Any] = {"confirmed": resume} if resume else {}
+        acting_as = tenancy(str(meta.get("namespace")), indexes)
+        if not deleting:
+            extra["tenancy"] = acting_as
         try:
-            result = controller(meta=meta, spec=spec, status=status, clients=aws(), settings=SETTINGS, **extra)
+            clients = sessions().clients_for(acting_as.account_name, acting_as.account)
+            refused = enforcement.teardown_refused(acting_as, status) if deleting else None
+            result = refused or controller(meta=meta, spec=spec, status=status, clients=clients, settings=SETTINGS,
+                                           **extra)
         except Exception as e:
             # A bug or an answer nobody foresaw: the object says so (not Ready, retrying) rather than
             # keeping a status from before, and the log keeps the traceback for whoever fixes it.
@@ -157,22 +198,23 @@ def _register(plural: str, handler_prefix: str, reconcile: Callable[..., PassRes
 
     def changed(
         body: kopf.Body, meta: kopf.Meta, spec: kopf.Spec, status: kopf.Status, patch: kopf.Patch, retry: int,
-        **_: Any,
+        **kwargs: Any,
     ) -> None:
-        _run(reconcile, body=body, meta=meta, spec=spec, status=status, patch=patch, retry=retry)
+        _run(reconcile, body=body, meta=meta, spec=spec, status=status, patch=patch, retry=retry, indexes=kwargs)
 
     def resync(body: kopf.Body, meta: kopf.Meta, spec: kopf.Spec, status: kopf.Status, patch: kopf.Patch,
                **kwargs: Any) -> None:
         if meta.get("deletionTimestamp"):
             return
         _run(reconcile, body=body, meta=meta, spec=spec, status=status, patch=patch,
-             retry=int(kwargs.get("retry", 0)))
+             retry=int(kwargs.get("retry", 0)), indexes=kwargs)
 
     def deleted(
         body: kopf.Body, meta: kopf.Meta, spec: kopf.Spec, status: kopf.Status, patch: kopf.Patch, retry: int,
-        **_: Any,
+        **kwargs: Any,
     ) -> None:
-        _run(teardown, body=body, meta=meta, spec=spec, status=status, patch=patch, retry=retry, deleting=True)
+        _run(teardown, body=body, meta=meta, spec=spec, status=status, patch=patch, retry=retry, indexes=kwargs,
+             deleting=True)
 
     # Explicit ids: kopf records handler progress under them, so they must not change between releases.
     for register in (kopf.on.resume, kopf.on.create, kopf.on.update):
@@ -184,3 +226,34 @@ def _register(plural: str, handler_prefix: str, reconcile: Callable[..., PassRes
 
 _register("scarfunctions", "function", function_controller.reconcile, function_controller.teardown)
 _register("scarbatchjobs", "batch_job", batch_controller.reconcile, batch_controller.teardown)
+
+
+def _account_pass(name: str, meta: kopf.Meta, spec: kopf.Spec, status: kopf.Status, patch: kopf.Patch,
+                  indexes: Mapping[str, Any]) -> None:
+    labels_index: kopf.Index[str, dict[str, str]] = indexes["namespace_labels"]
+    namespaces = {namespace: _first(labels_index, namespace) or {} for namespace in labels_index}
+    result = account_controller.check(name, dict(spec), namespaces, sessions())
+    generation = meta.get("generation")
+    _write_status(result, patch, status, generation)
+    if result.permanent is not None:
+        raise kopf.PermanentError(result.permanent)
+
+
+@kopf.on.resume(GROUP, VERSION, "scaraccounts", id="account_changed")
+@kopf.on.create(GROUP, VERSION, "scaraccounts", id="account_changed")
+@kopf.on.update(GROUP, VERSION, "scaraccounts", id="account_changed")
+def account_changed(name: str, meta: kopf.Meta, spec: kopf.Spec, status: kopf.Status, patch: kopf.Patch,
+                    **kwargs: Any) -> None:
+    _account_pass(name, meta, spec, status, patch, kwargs)
+
+
+@kopf.timer(GROUP, VERSION, "scaraccounts", id="account_resync", interval=SETTINGS.resync_seconds,
+            initial_delay=SETTINGS.resync_seconds)
+def account_resync(name: str, meta: kopf.Meta, spec: kopf.Spec, status: kopf.Status, patch: kopf.Patch,
+                   **kwargs: Any) -> None:
+    _account_pass(name, meta, spec, status, patch, kwargs)
+
+
+@kopf.on.delete(GROUP, VERSION, "scaraccounts", id="account_deleted", optional=True)
+def account_deleted(name: str, **_: Any) -> None:
+    sessions().forget(name)

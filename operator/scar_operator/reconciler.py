@@ -7,7 +7,8 @@ the reconciler walks them in dependency order to apply, and in reverse to tear d
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Sequence
+import time
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -84,6 +85,44 @@ class Outcome:
         return self.waiting_on is None
 
 
+@dataclass
+class InlineWait:
+    """How long one pass may wait, polling, for AWS to settle what it just wrote.
+
+    Most of AWS's settling is short (a Lambda update, a new job definition's revision): waiting for
+    it in the pass, as AWS's own waiters do, finishes the object now instead of handing it back to
+    kopf for another whole pass. What takes longer than `budget` (a compute environment on real
+    AWS) still ends the pass and comes back later. The delay starts at `first` for each write and
+    doubles; the budget is the pass's, shared by all its resources.
+    """
+
+    budget: float = 0.0
+    first: float = 0.1
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.monotonic
+    _deadline: float | None = field(default=None, init=False, repr=False)
+    _delay: float = field(default=0.0, init=False, repr=False)
+
+    def restart(self) -> None:
+        """A new write: poll it from the first delay again."""
+        self._delay = self.first
+
+    def wait(self, growing: bool = True) -> bool:
+        """Sleep before the next look; False (without sleeping) once the pass's budget is spent.
+
+        `growing=False` keeps the first delay: for what has been settling while the pass did
+        other work, and is likely about to be done."""
+        now = self.clock()
+        if self._deadline is None:
+            self._deadline = now + self.budget
+        delay = self._delay or self.first
+        if now + delay > self._deadline:
+            return False
+        self.sleep(delay)
+        self._delay = delay * 2 if growing else delay
+        return True
+
+
 class ForeignResourceError(AwsError):
     def __init__(self, resource: str, owner: str) -> None:
         super().__init__(
@@ -95,29 +134,55 @@ class ForeignResourceError(AwsError):
 
 
 def apply(wanted: Sequence[Resource], unwanted: Sequence[Resource] = (),
-          confirmed: Collection[str] = (), outcome: Outcome | None = None) -> Outcome:
+          confirmed: Collection[str] = (), outcome: Outcome | None = None,
+          inline: InlineWait | None = None) -> Outcome:
     """Create or update `wanted` in order, then delete `unwanted` in reverse order.
 
     Before any write, every resource that can be refused for what AWS holds checks that it fits.
-    A pass stops at the first resource that AWS is still settling (unless that is a `Settling`
-    its dependents need not wait for); the caller requeues. A pass that finds everything in sync
-    makes read calls only. `confirmed` names what an earlier, unfinished pass for the same spec
-    already confirmed: a retry resumes after it instead of reading it all again. The caller may
-    pass the `outcome` to fill, to keep what was confirmed when an AWS error ends the pass.
+    A resource that AWS is still settling is waited for within the `inline` budget; past it the
+    pass stops there (unless that is a `Settling` its dependents need not wait for, which is
+    waited for at the end) and the caller requeues. A pass that finds everything in sync makes
+    read calls only. `confirmed` names what an earlier, unfinished pass for the same spec already
+    confirmed: a retry resumes after it instead of reading it all again. The caller may pass the
+    `outcome` to fill, to keep what was confirmed when an AWS error ends the pass.
     """
+    inline = inline if inline is not None else InlineWait()
     remaining = [r for r in wanted if r.describe not in confirmed]
     for resource in remaining:
         if isinstance(resource, CheckedBeforeWrites):
             resource.check_fits()
     outcome = outcome if outcome is not None else Outcome()
     outcome.confirmed.extend(r.describe for r in wanted if r.describe in confirmed)
+    settling: list[tuple[Resource, str]] = []
     for resource in remaining:
+        pending = _bring_in_line(resource, outcome, inline)
+        if isinstance(pending, Settling):
+            settling.append((resource, pending))
+        elif pending is not None:
+            outcome.waiting_on = f"{resource.describe}: {pending}"
+            return outcome
+    for resource, why in settling:
+        if not _settled_in_line(resource, inline):
+            outcome.waiting_on = outcome.waiting_on or f"{resource.describe}: {why}"
+            continue
+        outcome.confirmed.append(resource.describe)
+    teardown_outcome = teardown(unwanted, inline)
+    outcome.changed.extend(teardown_outcome.changed)
+    outcome.waiting_on = outcome.waiting_on or teardown_outcome.waiting_on
+    return outcome
+
+
+def _bring_in_line(resource: Resource, outcome: Outcome, inline: InlineWait) -> str | None:
+    """Observe and write until the resource is in line (None), or say what it still waits on."""
+    inline.restart()
+    while True:
         seen = resource.observe()
         if seen.foreign_owner is not None:
             raise ForeignResourceError(resource.describe, seen.foreign_owner)
         if seen.settling is not None:
-            outcome.waiting_on = f"{resource.describe}: {seen.settling}"
-            return outcome
+            if inline.wait():
+                continue
+            return seen.settling
         if not seen.exists:
             log.info("Creating %s", resource.describe)
             pause = resource.create()
@@ -128,37 +193,61 @@ def apply(wanted: Sequence[Resource], unwanted: Sequence[Resource] = (),
             outcome.changed.append(f"updated {resource.describe}")
         else:
             outcome.confirmed.append(resource.describe)
-            continue
+            return None
+        if pause is None:
+            outcome.confirmed.append(resource.describe)
+            return None
+        # A Settling pause lets the dependents go on first; the others are polled here and the
+        # resource looked at again (a Lambda configuration update may be followed by a code update).
         if isinstance(pause, Settling):
-            outcome.waiting_on = outcome.waiting_on or f"{resource.describe}: {pause}"
-            continue
-        if pause is not None:
-            outcome.waiting_on = f"{resource.describe}: {pause}"
-            return outcome
-        outcome.confirmed.append(resource.describe)
-    teardown_outcome = teardown(unwanted)
-    outcome.changed.extend(teardown_outcome.changed)
-    outcome.waiting_on = outcome.waiting_on or teardown_outcome.waiting_on
-    return outcome
+            return pause
+        inline.restart()
+        if not inline.wait():
+            return pause
 
 
-def teardown(resources: Sequence[Resource]) -> Outcome:
-    """Delete in reverse dependency order; what is already gone or is not ours is skipped."""
+def _settled_in_line(resource: Resource, inline: InlineWait) -> bool:
+    """A `Settling` resource, polled within what is left of the budget: settled and in line.
+
+    Looked at again at once: it has been settling while the pass made its dependents."""
+    if inline.budget <= 0:
+        return False
+    inline.restart()
+    while True:
+        seen = resource.observe()
+        if seen.settling is None:
+            return seen.exists and seen.in_sync
+        if not inline.wait(growing=False):
+            return False
+
+
+def teardown(resources: Sequence[Resource], inline: InlineWait | None = None) -> Outcome:
+    """Delete in reverse dependency order; what is already gone or is not ours is skipped.
+
+    A deletion AWS takes in steps (disable, then delete) is polled within the `inline` budget."""
+    inline = inline if inline is not None else InlineWait()
     outcome = Outcome()
     for resource in reversed(resources):
-        seen = resource.observe()
-        if not seen.exists:
-            continue
-        if seen.foreign_owner is not None:
-            log.warning("Leaving %s in place: it belongs to %s", resource.describe, seen.foreign_owner)
-            continue
-        if seen.settling is not None:
-            outcome.waiting_on = f"{resource.describe}: {seen.settling}"
-            return outcome
-        log.info("Deleting %s", resource.describe)
-        pause = resource.delete()
-        outcome.changed.append(f"deleted {resource.describe}")
-        if pause is not None:
-            outcome.waiting_on = f"{resource.describe}: {pause}"
-            return outcome
+        inline.restart()
+        while True:
+            seen = resource.observe()
+            if not seen.exists:
+                break
+            if seen.foreign_owner is not None:
+                log.warning("Leaving %s in place: it belongs to %s", resource.describe, seen.foreign_owner)
+                break
+            if seen.settling is not None:
+                if inline.wait():
+                    continue
+                outcome.waiting_on = f"{resource.describe}: {seen.settling}"
+                return outcome
+            log.info("Deleting %s", resource.describe)
+            pause = resource.delete()
+            outcome.changed.append(f"deleted {resource.describe}")
+            if pause is None:
+                break
+            inline.restart()
+            if not inline.wait():
+                outcome.waiting_on = f"{resource.describe}: {pause}"
+                return outcome
     return outcome

@@ -14,6 +14,10 @@ class OperatorSettings:
     # then twice as late each time, up to settle_seconds.
     settle_first_seconds: float = 0.1
     settle_seconds: float = 2.0
+    # How long one pass polls, itself, for AWS to settle what it just wrote before handing the
+    # object back to kopf: most settling (a Lambda update, a function becoming Active on most
+    # images) ends within it, and the object is Ready without another whole pass.
+    settle_inline_seconds: float = 2.0
     # Delay before retrying after throttling or a conflict; kopf backs off from here.
     retry_seconds: float = 10.0
     # Distinguishes installations that share an AWS account (part of every derived name).
@@ -31,6 +35,9 @@ class OperatorSettings:
     # share of each rate this operator may use (the rest is left to the account's other tools).
     aws_rates: str = ""
     aws_rate_share: float = 1.0
+    # A namespace that no ScarAccount selects is refused (many teams) rather than served with the
+    # operator's own identity and no guardrails (one team).
+    require_account: bool = False
 
     @classmethod
     def from_environ(cls, environ: dict[str, str] | None = None) -> OperatorSettings:
@@ -41,11 +48,13 @@ class OperatorSettings:
             slow_drift_seconds=float(env.get("SCAR_SLOW_DRIFT_SECONDS", 4 * resync)),
             settle_first_seconds=float(env.get("SCAR_SETTLE_FIRST_SECONDS", cls.settle_first_seconds)),
             settle_seconds=float(env.get("SCAR_SETTLE_SECONDS", cls.settle_seconds)),
+            settle_inline_seconds=float(env.get("SCAR_SETTLE_INLINE_SECONDS", cls.settle_inline_seconds)),
             retry_seconds=float(env.get("SCAR_RETRY_SECONDS", cls.retry_seconds)),
             cluster_id=env.get("SCAR_CLUSTER_ID", ""),
             metrics_port=int(env.get("SCAR_METRICS_PORT", cls.metrics_port)),
             workers=int(env.get("SCAR_WORKERS", cls.workers)),
             aws_rates=env.get("SCAR_AWS_RATES", ""),
             aws_rate_share=float(env.get("SCAR_AWS_RATE_SHARE", cls.aws_rate_share)),
+            require_account=env.get("SCAR_REQUIRE_ACCOUNT", "").lower() in ("1", "true", "yes"),
             default_region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION"),
         )

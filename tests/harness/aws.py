@@ -36,12 +36,22 @@ class EmulatedAws:
             aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
         )
 
+    def client_in(self, account_id: str, service: str) -> Any:
+        """A client acting in another account (moto maps an assumed role's credentials to its account)."""
+        credentials = self.client("sts").assume_role(RoleArn=f"arn:aws:iam::{account_id}:role/test-reader",
+                                                     RoleSessionName="test")["Credentials"]
+        return boto3.client(  # type: ignore[call-overload]  # the service is named at run time
+            service, endpoint_url=self.moto_url, region_name=REGION,
+            aws_access_key_id=credentials["AccessKeyId"], aws_secret_access_key=credentials["SecretAccessKey"],
+            aws_session_token=credentials["SessionToken"],
+        )
+
 
 @contextlib.contextmanager
-def emulated_aws(own_process: bool = False) -> Iterator[EmulatedAws]:
+def emulated_aws(own_process: bool = False, lambda_settle_seconds: float | None = None) -> Iterator[EmulatedAws]:
     """moto with AWS's rules and the recording proxy; in a process of its own for benchmarks
     (tests keep it in theirs, where they can change its rules, e.g. how long Pending lasts)."""
-    with (aws_in_own_process() if own_process else embedded_aws()) as moto:
+    with (aws_in_own_process(lambda_settle_seconds) if own_process else embedded_aws()) as moto:
         host, port = moto.url.removeprefix("http://").rsplit(":", 1)
         proxy = AwsProxy(host, int(port)).start()
         try:

@@ -38,6 +38,10 @@ class Call:
     # When the call came in (time.monotonic()).
     at: float = field(default_factory=time.monotonic, compare=False)
 
+    def form(self) -> dict[str, str]:
+        """The request's parameters, for query protocols (IAM, STS)."""
+        return {k: v[0] for k, v in urllib.parse.parse_qs(self.body.decode(errors="replace")).items()}
+
     def json(self) -> Any:
         """The request's parameters, for JSON protocols (Batch, Lambda, Logs)."""
         return json.loads(self.body) if self.body.startswith(b"{") else {}

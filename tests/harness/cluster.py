@@ -36,9 +36,9 @@ class Cluster:
                     raise
                 self.extensions.patch_custom_resource_definition(crd["metadata"]["name"], crd)
 
-    def create_namespace(self, prefix: str) -> str:
+    def create_namespace(self, prefix: str, labels: dict[str, str] | None = None) -> str:
         name = f"{prefix}-{uuid.uuid4().hex[:6]}"
-        self.core.create_namespace({"metadata": {"name": name, "labels": {"scar.dev/test": "true"}}})
+        self.core.create_namespace({"metadata": {"name": name, "labels": {"scar.dev/test": "true", **(labels or {})}}})
         return name
 
     def delete_namespace(self, name: str) -> None:
@@ -61,6 +61,31 @@ class Cluster:
                 GROUP, VERSION, namespace, plural, body["metadata"]["name"], {"spec": body["spec"]}
             )
         return result
+
+    # --- cluster-scoped objects (ScarAccount), as a cluster administrator handles them ---
+
+    def apply_cluster_object(self, plural: str, body: dict[str, Any]) -> dict[str, Any]:
+        try:
+            result: dict[str, Any] = self.custom.create_cluster_custom_object(GROUP, VERSION, plural, body)
+        except client.ApiException as e:
+            if e.status != 409:
+                raise
+            result = self.custom.patch_cluster_custom_object(GROUP, VERSION, plural, body["metadata"]["name"],
+                                                             {"spec": body["spec"]})
+        return result
+
+    def get_cluster_object(self, plural: str, name: str) -> dict[str, Any] | None:
+        try:
+            result: dict[str, Any] = self.custom.get_cluster_custom_object(GROUP, VERSION, plural, name)
+        except client.ApiException as e:
+            if e.status == 404:
+                return None
+            raise
+        return result
+
+    def delete_cluster_object(self, plural: str, name: str) -> None:
+        with contextlib.suppress(client.ApiException):
+            self.custom.delete_cluster_custom_object(GROUP, VERSION, plural, name)
 
     def patch_spec(self, plural: str, namespace: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
         result: dict[str, Any] = self.custom.patch_namespaced_custom_object(

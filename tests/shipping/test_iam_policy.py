@@ -50,6 +50,8 @@ ACTIONS: dict[str, set[str]] = {
     "ListRolePolicies": {"iam:ListRolePolicies"},
     "ListRoles": {"iam:ListRoles"},
     "PutRolePolicy": {"iam:PutRolePolicy"},
+    "PutRolePermissionsBoundary": {"iam:PutRolePermissionsBoundary"},
+    "DeleteRolePermissionsBoundary": {"iam:DeleteRolePermissionsBoundary"},
     "RemoveRoleFromInstanceProfile": {"iam:RemoveRoleFromInstanceProfile"},
     "UpdateAssumeRolePolicy": {"iam:UpdateAssumeRolePolicy"},
     "CreateComputeEnvironment": {"batch:CreateComputeEnvironment", "batch:TagResource", "iam:PassRole"},
@@ -68,6 +70,16 @@ ACTIONS: dict[str, set[str]] = {
     "DescribeVpcs": {"ec2:DescribeVpcs"},
     "GetCallerIdentity": set(),  # STS answers it for any caller: no permission can deny it
 }
+
+
+# Calls not made through the call helpers: botocore's assume-role credential fetcher calls STS
+# for every ScarAccount with an assumeRoleArn (account/sessions.py).
+OUTSIDE_THE_HELPERS = {"AssumeRole": {"sts:AssumeRole"}}
+
+
+def test_the_calls_outside_the_helpers_are_still_made() -> None:
+    source = (OPERATOR / "account" / "sessions.py").read_text()
+    assert "AssumeRoleCredentialFetcher" in source
 
 
 def operations_in_the_code() -> set[str]:
@@ -97,7 +109,7 @@ def test_every_operation_the_operator_calls_is_known_here() -> None:
 
 
 def test_the_policy_grants_exactly_what_the_calls_need() -> None:
-    needed = set().union(*(ACTIONS[o] for o in operations_in_the_code()))
+    needed = set().union(*(ACTIONS[o] for o in operations_in_the_code()), *OUTSIDE_THE_HELPERS.values())
     assert granted() == needed
 
 
@@ -108,3 +120,19 @@ def test_roles_are_passed_only_to_the_services_that_run_them() -> None:
         "lambda.amazonaws.com", "ecs-tasks.amazonaws.com", "ec2.amazonaws.com", "batch.amazonaws.com"}
     [managed] = [s for s in policy["Statement"] if "iam:CreateRole" in s["Action"]]
     assert managed["Resource"] == ["arn:aws:iam::*:role/scar/*", "arn:aws:iam::*:instance-profile/scar/*"]
+
+
+def test_roles_are_passed_only_from_the_paths_the_operator_manages_or_tenants_are_given() -> None:
+    """A tenant naming an administrator role gets nothing from AWS either: PassRole covers the
+    operator's own roles, the path a platform team gives its tenants' execution roles, and Batch's
+    service-linked role; and the operator assumes only the roles made for ScarAccounts."""
+    policy = json.loads((REPO / "manifests" / "iam-policy.json").read_text())
+    [passing] = [s for s in policy["Statement"] if s["Action"] == ["iam:PassRole"]]
+    assert passing["Resource"] == ["arn:aws:iam::*:role/scar/*", "arn:aws:iam::*:role/scar-tenant-execution/*",
+                                   "arn:aws:iam::*:role/aws-service-role/batch.amazonaws.com/*"]
+    [assuming] = [s for s in policy["Statement"] if s["Action"] == ["sts:AssumeRole"]]
+    assert assuming["Resource"] == "arn:aws:iam::*:role/scar-tenant/*"
+    for statement in policy["Statement"]:
+        resources = statement["Resource"]
+        wildcard = "*" in ([resources] if isinstance(resources, str) else resources)
+        assert not (wildcard and {"iam:PassRole", "sts:AssumeRole"} & set(statement["Action"])), statement

@@ -44,7 +44,8 @@ def by_kind(documents: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
 
 def test_every_rendered_built_in_object_is_valid_for_kubernetes(rendered: list[dict[str, Any]]) -> None:
     kinds = sorted(d["kind"] for d in rendered)
-    assert kinds == sorted(["Namespace", "CustomResourceDefinition", "CustomResourceDefinition", "ServiceAccount",
+    assert kinds == sorted(["Namespace", "CustomResourceDefinition", "CustomResourceDefinition",
+                            "CustomResourceDefinition", "ServiceAccount",
                             "ClusterRole", "ClusterRoleBinding", "Deployment"])
     for document in rendered:
         kubernetes_validate.validate(document, KUBERNETES, strict=True)
@@ -97,6 +98,9 @@ def test_rbac_grants_only_what_the_operator_touches(rendered: list[dict[str, Any
         ("scar.dev", "scarbatchjobs"): {"get", "list", "watch", "patch"},
         ("scar.dev", "scarfunctions/status"): {"get", "patch"},
         ("scar.dev", "scarbatchjobs/status"): {"get", "patch"},
+        # Read, with kopf's bookkeeping annotations and the status the only writes.
+        ("scar.dev", "scaraccounts"): {"get", "list", "watch", "patch"},
+        ("scar.dev", "scaraccounts/status"): {"get", "patch"},
         ("", "events"): {"create"},
         ("events.k8s.io", "events"): {"create"},
         ("apiextensions.k8s.io", "customresourcedefinitions"): {"list", "watch"},

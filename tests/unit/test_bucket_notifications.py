@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
 from moto import mock_aws
+from scar_operator.aws import s3_notification
 from scar_operator.aws.errors import AwsError, ErrorKind
 from scar_operator.aws.s3_notification import BucketNotifications
 from scar_operator.desired import NotificationEntry
@@ -110,3 +113,62 @@ def test_triggers_beside_another_entry_are_accepted(
     someone_elses(s3, theirs[0], theirs[1], theirs[2])
     BucketNotifications(s3, "shared-bucket", "scar-abc-", (NotificationEntry("scar-abc-1", FUNCTION, *mine),)).create()
     assert entries(s3) == ["scar-abc-1"]
+
+
+class HeldFirstRead:
+    """An S3 client whose first read of the configuration waits until `release` is set, and
+    which counts the configuration calls."""
+
+    def __init__(self, s3: Any) -> None:
+        self.s3 = s3
+        self.release = threading.Event()
+        self.calls: list[str] = []
+
+    def get_bucket_notification_configuration(self, **kwargs: Any) -> Any:
+        self.calls.append("Get")
+        if self.calls.count("Get") == 1:
+            assert self.release.wait(10)
+        return self.s3.get_bucket_notification_configuration(**kwargs)
+
+    def put_bucket_notification_configuration(self, **kwargs: Any) -> Any:
+        self.calls.append("Put")
+        return self.s3.put_bucket_notification_configuration(**kwargs)
+
+
+def test_changes_queued_while_the_bucket_is_written_go_together_in_the_next_write(s3: Any) -> None:
+    client = HeldFirstRead(s3)
+    owners = [BucketNotifications(client, "shared-bucket", f"scar-{n}-",
+                                  (NotificationEntry(f"scar-{n}-1", FUNCTION, f"in-{n}/", ""),)) for n in range(5)]
+    owners.append(BucketNotifications(client, "shared-bucket", "scar-late-",
+                                      (NotificationEntry("scar-late-1", OTHER, "in-3/", ""),)))
+    errors: dict[str, BaseException] = {}
+
+    def write(owner: BucketNotifications) -> None:
+        try:
+            owner.create()
+        except AwsError as e:
+            errors[owner.id_prefix] = e
+
+    first = threading.Thread(target=write, args=(owners[0],))
+    first.start()
+    deadline = time.monotonic() + 10
+    while "Get" not in client.calls:  # the first writer holds the bucket's turn
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    others = []
+    for owner in owners[1:]:  # queued one after the other, the overlapping one last
+        others.append(threading.Thread(target=write, args=(owner,)))
+        others[-1].start()
+        while len(s3_notification._turn("shared-bucket").queued) < len(others):
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+    client.release.set()
+    for thread in [first, *others]:
+        thread.join(10)
+
+    # The first write alone, then the five queued behind it in one read and one write; the one
+    # that overlaps an entry of the same batch is refused on its own, the others are written.
+    assert client.calls == ["Get", "Put", "Get", "Put"]
+    assert entries(s3) == [f"scar-{n}-1" for n in range(5)]
+    assert list(errors) == ["scar-late-"]
+    assert "overlaps the bucket's notification 'scar-3-1'" in str(errors["scar-late-"])

@@ -122,3 +122,108 @@ def test_a_refused_check_stops_the_pass_before_anything_is_written() -> None:
     with pytest.raises(AwsError, match="trigger overlaps"):
         reconciler.apply(resources)
     assert log == ["check trigger"]
+
+
+@dataclass
+class SettlingResource(FakeResource):
+    """AWS settles it for `looks` observations after each write; in line after `writes_to_sync` writes."""
+
+    looks: int = 2
+    writes_to_sync: int = 2
+    settling_word: str = "InProgress"
+    _left: int = 0
+    writes: int = 0
+
+    def observe(self) -> Observation:
+        self.log.append(f"observe {self.name}")
+        if self._left:
+            self._left -= 1
+            return Observation(exists=True, settling=self.settling_word)
+        return Observation(exists=self.writes > 0, in_sync=self.writes >= self.writes_to_sync)
+
+    def _write(self, verb: str) -> str | None:
+        self.log.append(f"{verb} {self.name}")
+        self.writes += 1
+        self._left = self.looks
+        return self.pause_on_write
+
+    def create(self) -> str | None:
+        return self._write("create")
+
+    def update(self) -> str | None:
+        return self._write("update")
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.slept: list[float] = []
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def inline(budget: float, clock: FakeClock) -> reconciler.InlineWait:
+    return reconciler.InlineWait(budget=budget, first=0.1, sleep=clock.sleep, clock=lambda: clock.now)
+
+
+def test_a_write_aws_settles_quickly_is_waited_for_in_the_pass_and_the_pass_goes_on() -> None:
+    log: list[str] = []
+    clock = FakeClock()
+    # Created, settles, found drifted, updated, settles, in line: all in one pass.
+    resource = SettlingResource("fn", log, pause_on_write="update in progress", looks=1)
+    outcome = reconciler.apply([resource, FakeResource("next", log)], inline=inline(2.0, clock))
+    assert outcome.done
+    assert log == ["observe fn", "create fn", "observe fn", "observe fn", "update fn", "observe fn", "observe fn",
+                   "observe next", "create next"]
+    assert outcome.confirmed == ["fn", "next"]
+    assert clock.slept == [0.1, 0.2, 0.1, 0.2]
+
+
+def test_settling_longer_than_the_budget_ends_the_pass_and_says_why() -> None:
+    log: list[str] = []
+    clock = FakeClock()
+    resource = SettlingResource("ce", log, pause_on_write="becoming VALID", looks=100)
+    outcome = reconciler.apply([resource, FakeResource("queue", log)], inline=inline(1.0, clock))
+    assert outcome.waiting_on == "ce: InProgress"
+    assert "observe queue" not in log
+    # 0.1 + 0.2 + 0.4 = 0.7 s; the next 0.8 s would pass the 1 s budget, so it is not slept.
+    assert clock.slept == [0.1, 0.2, 0.4]
+
+
+def test_a_new_function_is_waited_for_after_its_dependents_are_made() -> None:
+    log: list[str] = []
+    clock = FakeClock()
+    function = SettlingResource("fn", log, pause_on_write=reconciler.Settling("becoming Active"), looks=1,
+                                writes_to_sync=1)
+    outcome = reconciler.apply([function, FakeResource("permission", log)], inline=inline(2.0, clock))
+    assert log == ["observe fn", "create fn", "observe permission", "create permission", "observe fn", "observe fn"]
+    assert outcome.done
+    assert outcome.confirmed == ["permission", "fn"]
+
+
+def test_without_a_budget_a_new_function_still_pending_leaves_the_pass_waiting_on_it() -> None:
+    log: list[str] = []
+    function = FakeResource("fn", log, pause_on_write=reconciler.Settling("becoming Active"))
+    outcome = reconciler.apply([function, FakeResource("permission", log)])
+    assert outcome.waiting_on == "fn: becoming Active"
+    assert log == ["observe fn", "create fn", "observe permission", "create permission"]
+    assert outcome.confirmed == ["permission"]
+
+
+def test_a_two_step_delete_is_followed_through_within_the_budget() -> None:
+    log: list[str] = []
+    clock = FakeClock()
+    steps = iter([Observation(exists=True), Observation(exists=True, settling="UPDATING"),
+                  Observation(exists=True), Observation(exists=False)])
+
+    @dataclass
+    class Queue(FakeResource):
+        def observe(self) -> Observation:
+            self.log.append(f"observe {self.name}")
+            return next(steps)
+
+    outcome = reconciler.teardown([Queue("queue", log, pause_on_write="disabling")], inline(2.0, clock))
+    assert outcome.done
+    assert log == ["observe queue", "delete queue", "observe queue", "observe queue", "delete queue", "observe queue"]

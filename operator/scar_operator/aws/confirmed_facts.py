@@ -18,21 +18,24 @@ class ConfirmedFacts:
     def __init__(self, ttl_seconds: float = 600.0, clock: Callable[[], float] = time.monotonic) -> None:
         self.ttl_seconds = ttl_seconds
         self._clock = clock
-        # fact -> when it stops being fresh
-        self._confirmed: dict[Hashable, float] = {}
+        # fact -> (when it stops being fresh, the version of the thing it was confirmed for)
+        self._confirmed: dict[Hashable, tuple[float, Hashable]] = {}
         self._lock = threading.Lock()
 
-    def fresh(self, fact: Hashable) -> bool:
+    def fresh(self, fact: Hashable, version: Hashable = None) -> bool:
+        """Confirmed, not too long ago, and for this `version` of what it depends on (a function's
+        revision, say): a fact about an earlier version is not fresh."""
         with self._lock:
-            until = self._confirmed.get(fact)
-            return until is not None and self._clock() < until
+            found = self._confirmed.get(fact)
+            return found is not None and self._clock() < found[0] and found[1] == version
 
-    def confirm(self, fact: Hashable, ttl_seconds: float | None = None) -> None:
+    def confirm(self, fact: Hashable, ttl_seconds: float | None = None, version: Hashable = None) -> None:
         """True now; fresh for `ttl_seconds` (the store's default when not given)."""
         ttl = self.ttl_seconds if ttl_seconds is None else ttl_seconds
         with self._lock:
-            self._confirmed[fact] = self._clock() + ttl
+            self._confirmed[fact] = (self._clock() + ttl, version)
 
     def forget(self, fact: Hashable) -> None:
+        """No longer true, whatever version it was confirmed for."""
         with self._lock:
             self._confirmed.pop(fact, None)

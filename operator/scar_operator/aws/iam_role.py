@@ -31,10 +31,14 @@ class IamRole:
     # A role found (or made) as wanted is not read again until this says so (slow drift).
     facts: ConfirmedFacts = field(default_factory=lambda: ConfirmedFacts(ttl_seconds=0))
     slow_drift_seconds: float = 0.0
+    # The ScarAccount's permissions boundary: what the role may do at most, whatever its policy says.
+    permissions_boundary: str | None = None
+    _seen_boundary: str | None = field(default=None, init=False, repr=False)
 
     @property
-    def _as_wanted(self) -> tuple[str, str, str, str]:
-        return ("iam-role-as-wanted", self.name, canonical(self.trust_policy), canonical(self.policy))
+    def _as_wanted(self) -> tuple[str, str, str, str, str]:
+        return ("iam-role-as-wanted", self.name, canonical(self.trust_policy), canonical(self.policy),
+                self.permissions_boundary or "")
 
     @property
     def describe(self) -> str:
@@ -57,7 +61,9 @@ class IamRole:
             inline is not None
             and canonical(_document(inline["PolicyDocument"])) == canonical(self.policy)
             and canonical(_document(role["AssumeRolePolicyDocument"])) == canonical(self.trust_policy)
+            and self._boundary_of(role) == self.permissions_boundary
         )
+        self._seen_boundary = self._boundary_of(role)
         if in_sync:
             self.facts.confirm(self._as_wanted, self.slow_drift_seconds)
         return Observation(exists=True, in_sync=in_sync)
@@ -71,10 +77,24 @@ class IamRole:
                 AssumeRolePolicyDocument=json.dumps(self.trust_policy),
                 Description=self.description[:1000],
                 Tags=[{"Key": k, "Value": v} for k, v in self.owner.tags().items()],
+                **({"PermissionsBoundary": self.permissions_boundary} if self.permissions_boundary else {}),
             ),
         )
         self._put_policy()
         return None
+
+    @staticmethod
+    def _boundary_of(role: dict[str, Any]) -> str | None:
+        boundary = role.get("PermissionsBoundary") or {}
+        return str(boundary["PermissionsBoundaryArn"]) if boundary.get("PermissionsBoundaryArn") else None
+
+    def _set_boundary(self) -> None:
+        if self.permissions_boundary:
+            call("PutRolePermissionsBoundary", lambda: self.iam.put_role_permissions_boundary(
+                RoleName=self.name, PermissionsBoundary=self.permissions_boundary))
+        else:
+            call_idempotent("DeleteRolePermissionsBoundary",
+                            lambda: self.iam.delete_role_permissions_boundary(RoleName=self.name))
 
     def update(self) -> str | None:
         call(
@@ -83,6 +103,8 @@ class IamRole:
                 RoleName=self.name, PolicyDocument=json.dumps(self.trust_policy)
             ),
         )
+        if self._seen_boundary != self.permissions_boundary:
+            self._set_boundary()
         self._put_policy()
         return None
 

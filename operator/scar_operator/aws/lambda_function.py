@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from scar_operator.aws.errors import AwsError, ErrorKind, call, call_idempotent, call_or_none
@@ -61,6 +61,13 @@ class LambdaFunction:
     lambda_: Any
     settings: FunctionSettings
     owner: Owner
+    # Which revision of the function this pass's read found (RevisionId, LastModified): what
+    # depends on the function (its invoke permissions) trusts an earlier confirmation only while
+    # the function is the same one. A recreated function differs in both, and on AWS every change
+    # of the function's policy gives it a new RevisionId too.
+    revision_seen: tuple[str, str] | None = field(default=None, init=False)
+    # Made by this pass: it has no resource policy yet, so nothing need read one.
+    created_now: bool = field(default=False, init=False)
 
     @property
     def describe(self) -> str:
@@ -80,6 +87,7 @@ class LambdaFunction:
         if owner != self.owner.key:
             return Observation(exists=True, foreign_owner=owner or "no scar-operator owner tag")
         config = found["Configuration"]
+        self.revision_seen = (str(config.get("RevisionId") or ""), str(config.get("LastModified") or ""))
         settling = _settling(config)
         if settling is not None:
             return Observation(exists=True, settling=settling)
@@ -128,7 +136,7 @@ class LambdaFunction:
 
     def create(self) -> str | None:
         s = self.settings
-        call_idempotent(
+        self.created_now = call_idempotent(
             "CreateFunction",
             lambda: self.lambda_.create_function(
                 **s.configuration(),

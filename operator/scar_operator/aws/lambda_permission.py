@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from scar_operator.aws.confirmed_facts import ConfirmedFacts
 from scar_operator.aws.errors import call_idempotent, call_or_none
+from scar_operator.aws.lambda_function import LambdaFunction
 from scar_operator.reconciler import Observation
 
 
@@ -17,6 +19,19 @@ class S3InvokePermission:
     statement_id: str
     bucket_arn: str
     account_id: str
+    # A statement found as wanted is not read again (GetPolicy has the smallest of Lambda's read
+    # quotas, 15/s) until the slow-drift time has passed or the function's revision changed.
+    function: LambdaFunction | None = None
+    facts: ConfirmedFacts = field(default_factory=lambda: ConfirmedFacts(ttl_seconds=0))
+    slow_drift_seconds: float = 0.0
+
+    @property
+    def _as_wanted(self) -> tuple[str, ...]:
+        return ("invoke-permission-as-wanted", self.function_name, self.statement_id, self.bucket_arn, self.account_id)
+
+    @property
+    def _function_revision(self) -> tuple[str, str] | None:
+        return self.function.revision_seen if self.function is not None else None
 
     @property
     def describe(self) -> str:
@@ -30,6 +45,11 @@ class S3InvokePermission:
         return next((s for s in statements if s.get("Sid") == self.statement_id), None)
 
     def observe(self) -> Observation:
+        if self.function is not None and self.function.created_now:
+            return Observation(exists=False)
+        revision = self._function_revision
+        if revision is not None and self.facts.fresh(self._as_wanted, version=revision):
+            return Observation(exists=True, in_sync=True)
         statement = self._statement()
         if statement is None:
             return Observation(exists=False)
@@ -38,6 +58,8 @@ class S3InvokePermission:
             condition.get("ArnLike", {}).get("AWS:SourceArn") == self.bucket_arn
             and condition.get("StringEquals", {}).get("AWS:SourceAccount") == self.account_id
         )
+        if in_sync and revision is not None:
+            self.facts.confirm(self._as_wanted, self.slow_drift_seconds, version=revision)
         return Observation(exists=True, in_sync=in_sync)
 
     def create(self) -> str | None:
@@ -60,6 +82,7 @@ class S3InvokePermission:
         return self.create()
 
     def delete(self) -> str | None:
+        self.facts.forget(self._as_wanted)
         call_idempotent(
             "RemovePermission",
             lambda: self.lambda_.remove_permission(FunctionName=self.function_name, StatementId=self.statement_id),

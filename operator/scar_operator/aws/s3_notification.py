@@ -8,6 +8,11 @@ S3 offers no conditional write here, so two writers of one bucket can undo each 
 this operator, writes to a bucket are serialised (two objects torn down at once on the same
 bucket once left an entry behind); between separate operator installations sharing a bucket the
 race remains, and the periodic re-check restores the entries of live objects.
+
+Serialised writes of one shared bucket would make a bulk apply quadratic (each object reading
+and rewriting a configuration that grows with every object) and spend the bucket-configuration
+rate on one call pair per object. So the writer holding a bucket's turn carries every change
+queued for that bucket meanwhile in its one read and one write (group commit).
 """
 
 from __future__ import annotations
@@ -21,13 +26,41 @@ from scar_operator.desired import NotificationEntry, canonical
 from scar_operator.models import key_filters_overlap, s3_events_overlap
 from scar_operator.reconciler import Observation
 
-_bucket_locks: dict[str, threading.Lock] = {}
-_bucket_locks_guard = threading.Lock()
+
+@dataclass
+class _Change:
+    """One owner's wanted entries on a bucket, waiting for the bucket's next write."""
+
+    s3: Any
+    id_prefix: str
+    entries: tuple[NotificationEntry, ...]
+    written: bool = False
+    error: BaseException | None = None
 
 
-def _bucket_lock(bucket: str) -> threading.Lock:
-    with _bucket_locks_guard:
-        return _bucket_locks.setdefault(bucket, threading.Lock())
+@dataclass
+class _BucketTurn:
+    """One writer at a time per bucket; the changes queued meanwhile go with the next write."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    queued: list[_Change] = field(default_factory=list)
+    queue_guard: threading.Lock = field(default_factory=threading.Lock)
+
+    def take(self, s3: Any) -> list[_Change]:
+        # Only changes made with the same client (account and region) share a write.
+        with self.queue_guard:
+            mine = [c for c in self.queued if c.s3 is s3]
+            self.queued = [c for c in self.queued if c.s3 is not s3]
+        return mine
+
+
+_turns: dict[str, _BucketTurn] = {}
+_turns_guard = threading.Lock()
+
+
+def _turn(bucket: str) -> _BucketTurn:
+    with _turns_guard:
+        return _turns.setdefault(bucket, _BucketTurn())
 
 
 _SECTIONS = ("TopicConfigurations", "QueueConfigurations", "LambdaFunctionConfigurations")
@@ -97,22 +130,65 @@ class BucketNotifications:
         return self._write(())
 
     def _write(self, entries: tuple[NotificationEntry, ...]) -> str | None:
-        with _bucket_lock(self.bucket):
-            return self._read_modify_write(entries)
+        change = _Change(self.s3, self.id_prefix, entries)
+        turn = _turn(self.bucket)
+        with turn.queue_guard:
+            turn.queued.append(change)
+        with turn.lock:
+            if not change.written:
+                self._write_together(turn.take(self.s3))
+        if change.error is not None:
+            raise change.error
+        return None
 
-    def _read_modify_write(self, entries: tuple[NotificationEntry, ...]) -> str | None:
+    def _write_together(self, changes: list[_Change]) -> None:
+        try:
+            self._read_modify_write(changes)
+        except AwsError as e:
+            if len(changes) == 1 or e.kind in (ErrorKind.THROTTLED, ErrorKind.RETRY):
+                for change in changes:
+                    change.error = change.error or e
+            else:
+                # S3 refused the whole document (say, one function it could not validate): each
+                # change on its own, so that one object's refusal is not every object's.
+                for change in changes:
+                    change.error = None
+                    self._write_together([change])
+        except Exception as e:
+            for change in changes:
+                change.error = change.error or e
+        finally:
+            for change in changes:
+                change.written = True
+
+    def _read_modify_write(self, changes: list[_Change]) -> None:
         configuration = self._read()
         if configuration is None:
-            if not entries:
-                return None  # the bucket is gone, and so are our entries on it
-            raise AwsError(ErrorKind.RETRY, "NoSuchBucket", f"bucket {self.bucket} does not exist yet", "Get")
-        ours = {id(e) for e in self._ours(configuration)}
+            gone = AwsError(ErrorKind.RETRY, "NoSuchBucket", f"bucket {self.bucket} does not exist yet", "Get")
+            for change in changes:
+                # Deleting entries from a bucket that is gone is done: so are they.
+                change.error = gone if change.entries else None
+            return
+        prefixes = tuple(c.id_prefix for c in changes)
+        replaced = {id(e) for e in configuration.get("LambdaFunctionConfigurations", [])
+                    if str(e.get("Id", "")).startswith(prefixes)}
         merged = {
-            section: [e for e in configuration.get(section, []) if id(e) not in ours]
+            section: [e for e in configuration.get(section, []) if id(e) not in replaced]
             for section in _SECTIONS
         }
-        self._refuse_overlaps(entries, [e for section in _SECTIONS for e in merged[section]])
-        merged["LambdaFunctionConfigurations"].extend(e.to_aws() for e in entries)
+        for change in changes:
+            try:
+                self._refuse_overlaps(change.entries, [e for section in _SECTIONS for e in merged[section]])
+            except AwsError as refused:
+                change.error = refused
+                # What it had stays as it was: a refused change removes nothing either.
+                merged["LambdaFunctionConfigurations"].extend(
+                    e for e in configuration.get("LambdaFunctionConfigurations", [])
+                    if str(e.get("Id", "")).startswith(change.id_prefix))
+                continue
+            merged["LambdaFunctionConfigurations"].extend(e.to_aws() for e in change.entries)
+        if all(c.error is not None for c in changes):
+            return
         document: dict[str, Any] = {k: v for k, v in merged.items() if v}
         if "EventBridgeConfiguration" in configuration:
             document["EventBridgeConfiguration"] = configuration["EventBridgeConfiguration"]
@@ -122,7 +198,6 @@ class BucketNotifications:
                 Bucket=self.bucket, NotificationConfiguration=document
             ),
         )
-        return None
 
 
 def _key_filter(entry: dict[str, Any]) -> tuple[str, str]:

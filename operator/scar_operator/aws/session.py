@@ -24,11 +24,16 @@ _CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 4}, user_ag
 
 
 class AwsClients:
-    """boto3 clients per (service, region), created once and shared across kopf's worker threads."""
+    """boto3 clients of one AWS identity per (service, region), created once and shared across
+    kopf's worker threads, with what belongs to that identity: its rate limiter (AWS's quotas are
+    per account), what its reads confirmed, and its account's permissions boundary."""
 
     def __init__(self, default_region: str | None = None, session: boto3.Session | None = None,
-                 limiter: RateLimiter | None = None, slow_drift_seconds: float = 1200.0) -> None:
+                 limiter: RateLimiter | None = None, slow_drift_seconds: float = 1200.0,
+                 permissions_boundary_arn: str | None = None) -> None:
         self._session = session or boto3.Session()
+        # Set on every role made with these clients (a ScarAccount's guardrail).
+        self.permissions_boundary_arn = permissions_boundary_arn
         self.limiter = limiter or RateLimiter()
         # What reads confirmed and cannot drift cheaply (a bucket exists, our tag is on a log group).
         self.facts = ConfirmedFacts()
@@ -42,6 +47,10 @@ class AwsClients:
         self._lock = threading.Lock()
         # Held across GetCallerIdentity, so that kopf's worker threads ask once per region, not once each.
         self._accounts_lock = threading.Lock()
+
+    @property
+    def session(self) -> boto3.Session:
+        return self._session
 
     def client(self, service: str, region: str | None = None) -> Any:
         key = (service, region or self.default_region)

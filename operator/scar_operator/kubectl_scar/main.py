@@ -16,21 +16,18 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from scar_operator.kubectl_scar.accounts import session_for
 from scar_operator.kubectl_scar.errors import EXIT_ERROR, UserError
 from scar_operator.kubectl_scar.targets import Location, Target, find, load_kube
 
 
 def _aws(service: str, target: Target) -> Any:
-    import boto3
-
-    # A session of its own: boto3's default one caches credentials for the life of the process.
-    session: Any = boto3.Session(region_name=target.region) if target.region else boto3.Session()
-    return session.client(service)
+    return session_for(target.role, target.region).client(service)
 
 
 def _target(args: argparse.Namespace) -> Target:
     api, namespace = load_kube(args.context)
-    return find(api, args.namespace or namespace, args.name)
+    return find(api, args.namespace or namespace, args.name, use_account=not args.no_account)
 
 
 def _scar_location(value: str) -> Location:
@@ -112,6 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
             sub.add_argument("name", help="the ScarFunction or ScarBatchJob")
             sub.add_argument("-n", "--namespace", help="default: the context's namespace")
             sub.add_argument("--context", help="kubeconfig context; default: the current one")
+            sub.add_argument("--no-account", action="store_true",
+                             help="act with your own AWS credentials, not the role of the namespace's ScarAccount")
         sub.set_defaults(handler=handler)
         return sub
 

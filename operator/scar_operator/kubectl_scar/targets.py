@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from scar_operator import GROUP, VERSION
+from scar_operator.kubectl_scar.accounts import AccountRole, account_role
 from scar_operator.kubectl_scar.errors import UserError
 
 PLURALS = (("ScarFunction", "scarfunctions"), ("ScarBatchJob", "scarbatchjobs"))
@@ -34,6 +35,8 @@ class Target:
     namespace: str
     spec: dict[str, Any]
     status: dict[str, Any]
+    # The role of the namespace's ScarAccount, which the commands assume (None: the user's own identity).
+    role: AccountRole | None = None
 
     @property
     def region(self) -> str | None:
@@ -79,7 +82,7 @@ def load_kube(context: str | None) -> tuple[Any, str]:
     return api, str(chosen.get("context", {}).get("namespace") or "default")
 
 
-def find(api: Any, namespace: str, name: str) -> Target:
+def find(api: Any, namespace: str, name: str, use_account: bool = True) -> Target:
     from kubernetes import client
 
     custom: Any = client.CustomObjectsApi(api)
@@ -92,5 +95,6 @@ def find(api: Any, namespace: str, name: str) -> Target:
             raise UserError(f"cannot read {plural} {namespace}/{name}: {e.reason}") from None
         except Exception as e:  # the API server is unreachable
             raise UserError(f"cannot reach the cluster: {e}") from None
-        return Target(kind, name, namespace, dict(found.get("spec") or {}), dict(found.get("status") or {}))
+        role = account_role(api, namespace) if use_account else None
+        return Target(kind, name, namespace, dict(found.get("spec") or {}), dict(found.get("status") or {}), role)
     raise UserError(f"no ScarFunction or ScarBatchJob named {name!r} in namespace {namespace}")

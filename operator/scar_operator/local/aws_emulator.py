@@ -7,6 +7,7 @@ and AWS's rules that moto does not enforce are taught to it (aws_rules.py).
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import logging
@@ -23,6 +24,7 @@ from moto.s3 import models as s3_models
 from moto.s3 import notifications as s3_notifications
 from moto.server import ThreadedMotoServer
 
+from scar_operator.local import aws_rules
 from scar_operator.local.aws_rules import teach_batch, teach_lambda, teach_s3
 
 _patch_lock = threading.Lock()
@@ -59,10 +61,13 @@ def _run_nothing_in_docker(url: str) -> None:
 
 
 @contextlib.contextmanager
-def aws_in_own_process() -> Iterator[EmbeddedAws]:
+def aws_in_own_process(lambda_settle_seconds: float | None = None) -> Iterator[EmbeddedAws]:
     """The same server in a process of its own, so that it has a core (and a GIL) to itself:
-    for benchmarks, where the emulator would otherwise compete with whoever measures it."""
-    process = subprocess.Popen([sys.executable, "-m", "scar_operator.local.aws_emulator"],
+    for benchmarks, where the emulator would otherwise compete with whoever measures it.
+    `lambda_settle_seconds` replaces how long a function stays Pending or InProgress (0: moto's
+    own behaviour, Active at once)."""
+    settle = [] if lambda_settle_seconds is None else [f"--lambda-settle-seconds={lambda_settle_seconds}"]
+    process = subprocess.Popen([sys.executable, "-m", "scar_operator.local.aws_emulator", *settle],
                                stdout=subprocess.PIPE, text=True)
     try:
         assert process.stdout is not None
@@ -77,6 +82,9 @@ def aws_in_own_process() -> Iterator[EmbeddedAws]:
 
 def main() -> None:
     """Serve the embedded AWS until stopped; the first line printed is its URL."""
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--lambda-settle-seconds", type=float, default=aws_rules.LAMBDA_SETTLE_SECONDS)
+    aws_rules.LAMBDA_SETTLE_SECONDS = parser.parse_args().lambda_settle_seconds
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request log
     with embedded_aws() as aws:
         print(aws.url, flush=True)

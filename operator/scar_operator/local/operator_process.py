@@ -6,14 +6,17 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 
 class OperatorProcess:
-    def __init__(self, *, kubeconfig: Path, namespace: str, aws_env: dict[str, str], log_path: Path,
-                 extra_env: dict[str, str] | None = None) -> None:
+    def __init__(self, *, kubeconfig: Path, namespace: str | Sequence[str], aws_env: dict[str, str], log_path: Path,
+                 extra_env: dict[str, str] | None = None, extra_args: Sequence[str] = ()) -> None:
         self.log_path = log_path
-        self._args = [sys.executable, "-m", "scar_operator", "run", "--standalone", "--namespace", namespace]
+        namespaces = [namespace] if isinstance(namespace, str) else list(namespace)
+        self._args = [sys.executable, "-m", "scar_operator", "run", "--standalone",
+                      *(arg for ns in namespaces for arg in ("--namespace", ns)), *extra_args]
         self._env = {
             **os.environ,
             **aws_env,
