@@ -247,7 +247,7 @@ def test_the_objects_events_say_what_was_done_in_aws_and_waiting_for_aws_is_no_e
     # The function was Pending for a while after its creation: the operator waited (its log says so),
     # and none of that waiting became an Error or Warning event.
     log = operator.logs()
-    assert f"Lambda function {status['functionName']}: function is Pending" in log
+    assert f"Lambda function {status['functionName']}: waiting for the new function to become Active" in log
     # ...and the operator's own log says it as normal work: no ERROR line, no traceback.
     assert [line for line in log.splitlines() if " ERROR " in line or "Traceback" in line] == []
     assert [event for event in seen if event[0] != "Normal"] == []
