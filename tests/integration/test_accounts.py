@@ -65,10 +65,6 @@ def account_manifest(team: Team, **spec: Any) -> dict[str, Any]:
             "spec": fields}
 
 
-def in_account(aws: EmulatedAws, account_id: str, service: str) -> Any:
-    return aws.client_in(account_id, service)
-
-
 @dataclass
 class Tenants:
     a: Team
@@ -117,12 +113,12 @@ def test_each_team_acts_in_its_own_account_and_the_account_reports_it(
         assert f":{team.account_id}:function:" in arn
         name = made["status"]["functionName"]
         # The function is in the team's account, and not in the operator's own.
-        found = in_account(aws, team.account_id, "lambda").get_function(FunctionName=name)
+        found = aws.client_in(team.account_id, "lambda").get_function(FunctionName=name)
         assert found["Configuration"]["FunctionArn"] == arn
         with pytest.raises(aws.client("lambda").exceptions.ResourceNotFoundException):
             aws.client("lambda").get_function(FunctionName=name)
         # The role the operator made carries the account's permissions boundary.
-        role = in_account(aws, team.account_id, "iam").get_role(RoleName=made["status"]["roleArn"].rsplit("/", 1)[1])
+        role = aws.client_in(team.account_id, "iam").get_role(RoleName=made["status"]["roleArn"].rsplit("/", 1)[1])
         assert role["Role"]["PermissionsBoundary"]["PermissionsBoundaryArn"].endswith(":policy/scar-tenant-boundary")
 
         account = wait_for(lambda t=team: _ready_account(cluster, t.account), timeout=30,  # type: ignore[misc]
@@ -221,7 +217,7 @@ def test_a_tightened_account_stops_the_data_and_a_loosened_one_restores_it(
     team = tenants.a
     cluster.apply(FUNCTIONS, team.namespace, team.function("detect"))
     made = wait_ready(cluster, team.namespace, "detect")
-    s3 = in_account(aws, team.account_id, "s3")
+    s3 = aws.client_in(team.account_id, "s3")
 
     def our_entries() -> list[str]:
         configuration = s3.get_bucket_notification_configuration(Bucket=team.bucket)
@@ -237,7 +233,7 @@ def test_a_tightened_account_stops_the_data_and_a_loosened_one_restores_it(
     assert message.startswith("spec.input[0]: s3://" + team.bucket + "/in/ is not within the buckets allowed")
     wait_for(lambda: not our_entries() or None, timeout=30, what="the trigger withdrawn")
     # What stays: the function itself, for when it fits again.
-    in_account(aws, team.account_id, "lambda").get_function(FunctionName=made["status"]["functionName"])
+    aws.client_in(team.account_id, "lambda").get_function(FunctionName=made["status"]["functionName"])
 
     cluster.apply_cluster_object(ACCOUNTS, account_manifest(team))
     wait_ready(cluster, team.namespace, "detect", timeout=30)
