@@ -54,7 +54,8 @@ def _demo(args: argparse.Namespace) -> int:
         return 2
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request log
-    return run_demo(Path(args.output), video_seconds=args.seconds, workdir=Path(args.workdir) if args.workdir else None)
+    return run_demo(Path(args.output), video_seconds=args.seconds, workdir=Path(args.workdir) if args.workdir else None,
+                    account=args.account)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -82,6 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("-o", "--output", default="scar-demo-output", help="where the analysed frames are downloaded")
     demo.add_argument("--seconds", type=int, default=5, help="length of the sample video (one frame per second)")
     demo.add_argument("--workdir", default=None, help="keep the operator log, kubeconfig and video here")
+    demo.add_argument("--account", action="store_true",
+                      help="run as a tenant: a ScarAccount maps the namespace to a role in account 111111111111")
     demo.set_defaults(handler=_demo)
     return parser
 

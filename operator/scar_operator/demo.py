@@ -3,14 +3,21 @@
 Everything real except the two emulators: the operator runs under kopf against the API emulator,
 talks to a moto server over HTTP, and the local runtime runs the supervisor, the dispatcher and
 the Batch jobs on the host exactly as they would run in AWS (without pulling the images).
+
+With `--account` the same pipeline runs as a tenant of a shared operator: a ScarAccount selects
+the demo's namespace, every AWS call for it goes through a role of account 111111111111 (moto
+keeps each account apart), the operator refuses any namespace no account selects, and the
+uploads, downloads and the runtime's invocations act in that account too.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -20,6 +27,7 @@ from kubernetes import client, config
 
 from scar_operator import GROUP, VERSION, crdgen
 from scar_operator.local.aws_emulator import embedded_aws
+from scar_operator.local.credentials import assume_role
 from scar_operator.local.kube_emulator import EmulatedCluster
 from scar_operator.local.operator_process import OperatorProcess
 from scar_operator.local.runtime import LocalRuntime, Run
@@ -31,6 +39,38 @@ NAMESPACE = "scar-demo"
 BUCKET = "scar-video"
 REGION = "us-east-1"
 PLURALS = {"ScarFunction": "scarfunctions", "ScarBatchJob": "scarbatchjobs"}
+OPERATOR_ACCOUNT_ID = "123456789012"  # whose credentials moto maps the operator's to
+
+
+@dataclass(frozen=True)
+class Tenant:
+    """The team the demo runs as with --account, and the account its platform team gave it."""
+
+    account_id: str = "111111111111"
+    name: str = "video-team"
+    labels: tuple[tuple[str, str], ...] = (("scar.dev/team", "video"),)
+    external_id: str = "scar-demo-video-team"
+
+    @property
+    def role_arn(self) -> str:
+        return f"arn:aws:iam::{self.account_id}:role/scar-tenant/{self.name}"
+
+    @property
+    def boundary_arn(self) -> str:
+        return f"arn:aws:iam::{self.account_id}:policy/scar-tenant-boundary"
+
+    def manifest(self) -> dict[str, Any]:
+        return {"apiVersion": f"{GROUP}/{VERSION}", "kind": "ScarAccount", "metadata": {"name": self.name}, "spec": {
+            "namespaceSelector": {"matchLabels": dict(self.labels)},
+            "assumeRoleArn": self.role_arn,
+            "externalId": self.external_id,
+            "regions": [REGION],
+            "buckets": [{"bucket": BUCKET, "prefixes": ["input/", "split-images/", "output/"]}],
+            # The example images live in a shared registry account that the tenant's account may pull from.
+            "images": [f"{OPERATOR_ACCOUNT_ID}.dkr.ecr.{REGION}.amazonaws.com/scar/"],
+            "permissionsBoundaryArn": self.boundary_arn,
+            "limits": {"memory": 3008, "timeout": 900, "vcpus": 4, "maxVcpus": 16},
+        }}
 T = TypeVar("T")
 
 
@@ -49,10 +89,11 @@ def poll(probe: Callable[[], T | None], *, timeout: float, what: str, interval: 
 
 
 class Demo:
-    def __init__(self, workdir: Path, output_dir: Path, video_seconds: int) -> None:
+    def __init__(self, workdir: Path, output_dir: Path, video_seconds: int, tenant: Tenant | None = None) -> None:
         self.workdir = workdir
         self.output_dir = output_dir
         self.video_seconds = video_seconds
+        self.tenant = tenant
 
     def run(self) -> None:
         with contextlib.ExitStack() as stack:
@@ -65,16 +106,23 @@ class Demo:
             api = config.new_client_from_config(str(cluster.kubeconfig_path))  # type: ignore[no-untyped-call]
             # The client's models are typed, its dict-accepting calls are not: plain dicts go through Any.
             self.custom: Any = client.CustomObjectsApi(api)
+            self._own = self._session()
+            self._as_user = self._own if self.tenant is None else self._platform_team_setup(self.tenant)
             self._install(api)
             operator = OperatorProcess(kubeconfig=cluster.kubeconfig_path, namespace=NAMESPACE,
-                                       aws_env=self.aws_env, log_path=self.workdir / "operator.log").start()
+                                       aws_env=self.aws_env, log_path=self.workdir / "operator.log",
+                                       extra_args=["--require-account"] if self.tenant else []).start()
             stack.callback(operator.stop)
-            say(f"operator running under kopf (log: {operator.log_path})")
+            say(f"operator running under kopf (log: {operator.log_path})"
+                + (", refusing namespaces no ScarAccount selects" if self.tenant else ""))
+            if self.tenant is not None:
+                self._wait_account_ready(self.tenant)
             objects = self._apply()
             for kind, name in objects:
                 self._wait_ready(kind, name)
             runtime = LocalRuntime(aws_env=self.aws_env, tool_dirs=[tool_directory(self.workdir / "bin")],
-                                   on_run=self._report).start()
+                                   on_run=self._report, role_arn=self.tenant.role_arn if self.tenant else None,
+                                   external_id=self.tenant.external_id if self.tenant else None).start()
             stack.callback(runtime.stop)
             say("local runtime watching the S3 triggers the operator configured")
             frames = self._upload_and_wait(runtime)
@@ -89,8 +137,47 @@ class Demo:
         core: Any = client.CoreV1Api(api)
         for info in crdgen.KINDS:
             extensions.create_custom_resource_definition(crdgen.custom_resource_definition(info))
-        core.create_namespace({"metadata": {"name": NAMESPACE}})
-        say(f"CRDs installed: {', '.join(i.crd_name for i in crdgen.KINDS)}; namespace {NAMESPACE}")
+        labels = dict(self.tenant.labels) if self.tenant else {}
+        core.create_namespace({"metadata": {"name": NAMESPACE, "labels": labels}})
+        say(f"CRDs installed: {', '.join(i.crd_name for i in crdgen.KINDS)}; namespace {NAMESPACE}"
+            + "".join(f" ({k}={v})" for k, v in labels.items()))
+        if self.tenant is not None:
+            self.custom.create_cluster_custom_object(GROUP, VERSION, "scaraccounts", self.tenant.manifest())
+            say(f"kubectl apply: ScarAccount {self.tenant.name} (the cluster administrator's): namespaces labelled "
+                f"{labels} act as {self.tenant.role_arn}, only on s3://{BUCKET}, only images of the shared registry")
+
+    def _platform_team_setup(self, tenant: Tenant) -> Any:
+        """What the tenant account's platform team does once: a permissions boundary for the roles the
+        operator will make, and the role the operator assumes (trusting the operator's account, with an
+        external id). Returns the session a member of the team works with (`kubectl scar` assumes the
+        same role)."""
+        admin = self._assumed(f"arn:aws:iam::{tenant.account_id}:role/OrganizationAccountAccessRole", None)
+        iam = admin.client("iam", endpoint_url=self.aws_env["AWS_ENDPOINT_URL"])
+        iam.create_policy(PolicyName="scar-tenant-boundary", PolicyDocument=json.dumps({
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": ["s3:*", "logs:*", "batch:SubmitJob"], "Resource": "*"}],
+        }))
+        iam.create_role(Path="/scar-tenant/", RoleName=tenant.name, AssumeRolePolicyDocument=json.dumps({
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                           "Principal": {"AWS": f"arn:aws:iam::{OPERATOR_ACCOUNT_ID}:root"},
+                           "Condition": {"StringEquals": {"sts:ExternalId": tenant.external_id}}}],
+        }))
+        say(f"account {tenant.account_id}: role {tenant.role_arn} for the operator, boundary {tenant.boundary_arn}")
+        return self._assumed(tenant.role_arn, tenant.external_id)
+
+    def _wait_account_ready(self, tenant: Tenant) -> None:
+        def ready() -> dict[str, Any] | None:
+            found: dict[str, Any] = self.custom.get_cluster_custom_object(GROUP, VERSION, "scaraccounts", tenant.name)
+            status = found.get("status") or {}
+            conditions = {c["type"]: c for c in status.get("conditions", [])}
+            if conditions.get("Stalled", {}).get("status") == "True":
+                raise RuntimeError(f"ScarAccount {tenant.name} is Stalled: {conditions['Stalled'].get('message')}")
+            return status if conditions.get("Ready", {}).get("status") == "True" else None
+
+        status = poll(ready, timeout=60, what=f"ScarAccount {tenant.name} to be Ready")
+        say(f"ScarAccount {tenant.name} is Ready: account {status.get('accountId')}, "
+            f"serving {', '.join(status.get('namespaces') or [])}")
 
     def _apply(self) -> list[tuple[str, str]]:
         if not EXAMPLE.is_dir():
@@ -140,10 +227,18 @@ class Demo:
         print(f"    {what} {run.name} on {run.input}: {outcome} in {run.seconds:.1f}s"
               + (f"\n      {run.detail}" if run.detail else ""), flush=True)
 
-    def _client(self, service: str) -> Any:
-        session = boto3.Session(aws_access_key_id=self.aws_env["AWS_ACCESS_KEY_ID"],
-                                aws_secret_access_key=self.aws_env["AWS_SECRET_ACCESS_KEY"], region_name=REGION)
-        return session.client(service, endpoint_url=self.aws_env["AWS_ENDPOINT_URL"])  # type: ignore[call-overload]
+    def _session(self) -> boto3.Session:
+        return boto3.Session(aws_access_key_id=self.aws_env["AWS_ACCESS_KEY_ID"],
+                             aws_secret_access_key=self.aws_env["AWS_SECRET_ACCESS_KEY"], region_name=REGION)
+
+    def _assumed(self, role_arn: str, external_id: str | None) -> boto3.Session:
+        sts = self._client("sts", self._own)
+        return assume_role(sts, role_arn, external_id, "scar-demo").session(REGION)
+
+    def _client(self, service: str, session: boto3.Session | None = None) -> Any:
+        """A client acting as the demo's user: in the tenant's account with --account."""
+        return (session or self._as_user).client(  # type: ignore[call-overload]
+            service, endpoint_url=self.aws_env["AWS_ENDPOINT_URL"])
 
     def _s3(self) -> Any:
         return self._client("s3")
@@ -214,6 +309,13 @@ class Demo:
         say(f"the bucket and its data stay: s3://{BUCKET} holds {held}")
         if functions or environments or queues or definitions or roles:
             raise RuntimeError("something was left behind in AWS")
+        if self.tenant is not None:
+            own_functions = self._client("lambda", self._own).list_functions()["Functions"]
+            own_buckets = self._client("s3", self._own).list_buckets()["Buckets"]
+            say(f"everything above was in account {self.tenant.account_id}; the operator's own account "
+                f"{OPERATOR_ACCOUNT_ID} holds {len(own_functions)} Lambda functions and {len(own_buckets)} buckets")
+            if own_functions or own_buckets:
+                raise RuntimeError("the tenant's resources leaked into the operator's own account")
 
 
 @contextlib.contextmanager
@@ -226,7 +328,7 @@ def _workdir(keep: Path | None) -> Iterator[Path]:
             yield Path(directory)
 
 
-def run_demo(output_dir: Path, video_seconds: int = 5, workdir: Path | None = None) -> int:
+def run_demo(output_dir: Path, video_seconds: int = 5, workdir: Path | None = None, account: bool = False) -> int:
     with _workdir(workdir) as directory:
-        Demo(directory, output_dir.resolve(), video_seconds).run()
+        Demo(directory, output_dir.resolve(), video_seconds, Tenant() if account else None).run()
     return 0

@@ -20,3 +20,20 @@ def test_the_demo_runs_to_the_end_and_leaves_analysed_frames(tmp_path: Path) -> 
     assert len(reports) == 3
     assert all("face: " in r.read_text() for r in reports)
     assert len(sorted((tmp_path / "out" / "output").glob("*/*.png"))) == 3
+
+
+def test_the_demo_runs_as_a_tenant_whose_resources_stay_in_its_own_account(tmp_path: Path) -> None:
+    finished = subprocess.run(
+        [sys.executable, "-m", "scar_operator", "demo", "--account", "--output", str(tmp_path / "out"),
+         "--seconds", "2", "--workdir", str(tmp_path / "work")],
+        capture_output=True, text=True, timeout=600, check=False,
+    )
+
+    assert finished.returncode == 0, finished.stdout[-5000:] + finished.stderr[-5000:]
+    out = finished.stdout
+    assert "ScarAccount video-team is Ready: account 111111111111, serving scar-demo" in out
+    assert "arn:aws:lambda:us-east-1:111111111111:function:" in out
+    assert "arn:aws:batch:us-east-1:111111111111:job-queue/" in out
+    assert "0 Lambda functions, 0 compute environments, 0 job queues" in out
+    assert "the operator's own account 123456789012 holds 0 Lambda functions and 0 buckets" in out
+    assert len(sorted((tmp_path / "out" / "output").glob("*/*.out"))) == 2

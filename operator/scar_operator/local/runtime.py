@@ -8,6 +8,11 @@ from the emulated Lambda), a request id and a deadline from the function's timeo
 function (a ScarBatchJob's dispatcher) runs its handler for real; each Batch job it submits then
 runs with its job definition's command and environment plus the job's overrides, with the
 definition's retries. Scripts run on the host: container images are not pulled.
+
+As in AWS, each invocation acts as its function's execution role (and each job as its job role):
+the runtime assumes the role and hands the supervisor those credentials, so a function made in a
+tenant's account reads and writes that account's buckets. With `role_arn`, the runtime itself
+watches the account that role belongs to (a ScarAccount's), instead of its own credentials'.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ import boto3
 
 from lambda_supervisor.events import s3_event
 from scar_operator.dispatcher_package import dispatcher_zip
+from scar_operator.local.credentials import RoleCredentials, assume_role
 
 log = logging.getLogger(__name__)
 
@@ -78,13 +84,19 @@ def _matches(entry: Mapping[str, Any], key: str) -> bool:
 
 class LocalRuntime:
     def __init__(self, *, aws_env: Mapping[str, str], tool_dirs: list[Path] | None = None, workers: int = 4,
-                 poll_seconds: float = 0.5, on_run: Callable[[Run], None] | None = None) -> None:
+                 poll_seconds: float = 0.5, on_run: Callable[[Run], None] | None = None,
+                 role_arn: str | None = None, external_id: str | None = None) -> None:
         self._aws_env = dict(aws_env)
         self._path = os.pathsep.join([*(str(d) for d in tool_dirs or []), os.environ.get("PATH", "/usr/bin:/bin")])
-        session = boto3.Session(region_name=self._aws_env.get("AWS_REGION"),
-                                aws_access_key_id=self._aws_env.get("AWS_ACCESS_KEY_ID"),
-                                aws_secret_access_key=self._aws_env.get("AWS_SECRET_ACCESS_KEY"))
         endpoint = self._aws_env.get("AWS_ENDPOINT_URL")
+        own = boto3.Session(region_name=self._aws_env.get("AWS_REGION"),
+                            aws_access_key_id=self._aws_env.get("AWS_ACCESS_KEY_ID"),
+                            aws_secret_access_key=self._aws_env.get("AWS_SECRET_ACCESS_KEY"),
+                            aws_session_token=self._aws_env.get("AWS_SESSION_TOKEN"))
+        self._sts = own.client("sts", endpoint_url=endpoint)
+        self._role_credentials: dict[str, RoleCredentials] = {}
+        self._lock = threading.Lock()
+        session = own if role_arn is None else self._credentials_of(role_arn, external_id).session(own.region_name)
         self._s3 = session.client("s3", endpoint_url=endpoint)
         self._lambda = session.client("lambda", endpoint_url=endpoint)
         self._batch = session.client("batch", endpoint_url=endpoint)
@@ -95,9 +107,19 @@ class LocalRuntime:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, name="scar-local-watch", daemon=True)
         self._pending: list[Future[None]] = []
-        self._lock = threading.Lock()
         self.runs: list[Run] = []
         self._workdir = Path(tempfile.mkdtemp(prefix="scar-local-"))
+
+    def _credentials_of(self, role_arn: str, external_id: str | None = None) -> RoleCredentials:
+        """Acting as `role_arn`: assumed once per role (the credentials last an hour, longer than any
+        run of the runtime)."""
+        with self._lock:
+            known = self._role_credentials.get(role_arn)
+        if known is None:
+            known = assume_role(self._sts, role_arn, external_id, "scar-local-runtime")
+            with self._lock:
+                self._role_credentials[role_arn] = known
+        return known
 
     # --- lifecycle ---
 
@@ -173,7 +195,8 @@ class LocalRuntime:
         """One Lambda-like invocation of `function` (name or ARN) with `event`; nothing else follows from it."""
         config = self._lambda.get_function(FunctionName=function)["Configuration"]
         request_id = request_id or str(uuid.uuid4())
-        env = {**self._aws_env, **(config.get("Environment") or {}).get("Variables", {}), "PATH": self._path,
+        env = {**self._aws_env, **self._credentials_of(config["Role"]).environment(),
+               **(config.get("Environment") or {}).get("Variables", {}), "PATH": self._path,
                "AWS_LAMBDA_FUNCTION_NAME": config["FunctionName"]}
         started = time.monotonic()
         result_file = self._workdir / f"{request_id}.json"
@@ -221,7 +244,9 @@ class LocalRuntime:
         variables.update({e["name"]: e["value"] for e in (job.get("container") or {}).get("environment", [])})
         variables.setdefault("AWS_BATCH_JOB_ID", job_id)
         command = [sys.executable if part in ("python", "python3") else part for part in container["command"]]
-        env = {**self._aws_env, **variables, "PATH": self._path}
+        role = container.get("jobRoleArn")
+        credentials = self._credentials_of(role).environment() if role else {}
+        env = {**self._aws_env, **credentials, **variables, "PATH": self._path}
         timeout = (definition.get("timeout") or {}).get("attemptDurationSeconds")
         attempts = int((definition.get("retryStrategy") or {}).get("attempts", 1))
         event = json.loads(variables.get("SCAR_EVENT", "{}"))
