@@ -1,7 +1,9 @@
-"""S3 event records: what triggered this invocation, decoded once."""
+"""What triggered this invocation, decoded once: S3 event records, or an HTTP request."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import urllib.parse
 from collections.abc import Mapping
@@ -10,7 +12,7 @@ from typing import Any
 
 
 class EventError(ValueError):
-    """The event is not an S3 event this supervisor can act on."""
+    """The event is not one this supervisor can act on."""
 
 
 @dataclass(frozen=True)
@@ -58,3 +60,46 @@ def s3_event(bucket: str, key: str, size: int | None = None, event_name: str = "
         "eventName": event_name,
         "s3": {"s3SchemaVersion": "1.0", "bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"}, "object": obj},
     }]}
+
+
+@dataclass(frozen=True)
+class HttpRequest:
+    """An HTTP request that reached the function: through its function URL (payload 2.0) or, for
+    SCAR's API Gateway endpoints, through a REST API's proxy integration (payload 1.0)."""
+
+    method: str
+    path: str
+    query: str  # as sent, URL-encoded
+    headers: Mapping[str, str]  # names in lower case
+    body: bytes
+    event: Mapping[str, Any]  # without its body: the script's EVENT (an environment variable must stay small)
+
+    def event_json(self) -> str:
+        return json.dumps(self.event, separators=(",", ":"))
+
+    def query_values(self) -> dict[str, str]:
+        return dict(urllib.parse.parse_qsl(self.query, keep_blank_values=True))
+
+
+def http_request(event: Mapping[str, Any]) -> HttpRequest | None:
+    """The request an HTTP event carries; None when the event is not one (an S3 event)."""
+    context = event.get("requestContext")
+    if not isinstance(context, Mapping):
+        return None
+    if isinstance(context.get("http"), Mapping):  # a function URL (or an HTTP API)
+        method = str(context["http"].get("method", "GET"))
+        path = str(event.get("rawPath") or context["http"].get("path") or "/")
+        query = str(event.get("rawQueryString") or "")
+    elif "httpMethod" in event:  # a REST API's proxy integration, as SCAR's api_gateway made
+        method, path = str(event["httpMethod"]), str(event.get("path") or "/")
+        query = urllib.parse.urlencode(event.get("queryStringParameters") or {})
+    else:
+        return None
+    raw = event.get("body") or ""
+    try:
+        body = base64.b64decode(raw, validate=True) if event.get("isBase64Encoded") else str(raw).encode()
+    except binascii.Error:
+        raise EventError("the HTTP event says its body is base64 but it is not") from None
+    headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
+    return HttpRequest(method.upper(), path, query, headers, body,
+                       {k: v for k, v in event.items() if k not in ("body", "isBase64Encoded")})

@@ -1,4 +1,8 @@
-"""The Lambda handler of container-image functions: `lambda_supervisor.handler.lambda_handler`."""
+"""The Lambda handler of container-image functions: `lambda_supervisor.handler.lambda_handler`.
+
+An S3 event runs the script on each record; an HTTP request (the function URL) runs it on the
+request's body and answers with its output (see http_answer.py).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,8 @@ import boto3
 
 from lambda_supervisor import logs
 from lambda_supervisor.config import SupervisorConfig
-from lambda_supervisor.events import s3_objects
+from lambda_supervisor.events import http_request, s3_objects
+from lambda_supervisor.http_answer import answer
 from lambda_supervisor.supervisor import ScriptFailedError, failure_message, process_object, stop_margin
 
 
@@ -29,6 +34,13 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     def deadline() -> float:
         remaining = float(context.get_remaining_time_in_millis()) / 1000.0
         return time.monotonic() + remaining - stop_margin(remaining, config.timeout_threshold_seconds)
+
+    request = http_request(event)
+    if request is not None:
+        logs.phase("start", request_id, http=request.method)
+        response = answer(_client(), request, config, request_id, deadline)
+        logs.phase("done", request_id, status=response["statusCode"])
+        return response
 
     objects = s3_objects(event)
     logs.phase("start", request_id, records=len(objects))

@@ -7,6 +7,7 @@ import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from lambda_supervisor import logs
@@ -44,24 +45,44 @@ def output_key(prefix: str, request_id: str, relative: str, layout: str) -> str:
     return f"{base}{request_id}/{relative}" if layout == "requestId" else f"{base}{relative}"
 
 
-def script_environment(workspace: Workspace, obj: S3Object, request_id: str,
-                       base: Mapping[str, str]) -> dict[str, str]:
-    input_path = str(workspace.input_path(obj.key))
+def base_environment(workspace: Workspace, input_path: Path | None, event_json: str, request_id: str,
+                     base: Mapping[str, str]) -> dict[str, str]:
+    """What every script gets, whatever triggered it (no INPUT_FILE_PATH when there is no input)."""
     env = {k: v for k, v in base.items() if k != CONFIG_ENV}
     env.update({
-        "INPUT_FILE_PATH": input_path,
         "TMP_INPUT_DIR": str(workspace.input_dir),
         "TMP_OUTPUT_DIR": str(workspace.output_dir),
-        "STORAGE_OBJECT_KEY": obj.key,
-        "STORAGE_BUCKET": obj.bucket,
-        "EVENT": obj.event_json(),
+        "EVENT": event_json,
         "REQUEST_ID": request_id,
         # SCAR's older names, so that existing scripts run unchanged.
-        "SCAR_INPUT_FILE": input_path,
         "SCAR_OUTPUT_DIR": str(workspace.output_dir),
         "SCAR_INPUT_DIR": str(workspace.input_dir),
     })
+    if input_path is not None:
+        env.update({"INPUT_FILE_PATH": str(input_path), "SCAR_INPUT_FILE": str(input_path)})
     return env
+
+
+def script_environment(workspace: Workspace, obj: S3Object, request_id: str,
+                       base: Mapping[str, str]) -> dict[str, str]:
+    env = base_environment(workspace, workspace.input_path(obj.key), obj.event_json(), request_id, base)
+    env.update({"STORAGE_OBJECT_KEY": obj.key, "STORAGE_BUCKET": obj.bucket})
+    return env
+
+
+def upload_outputs(s3: Any, workspace: Workspace, config: SupervisorConfig, request_id: str) -> list[str]:
+    """Every file the script wrote, to every output that accepts its name."""
+    started = time.monotonic()
+    uploads = [
+        Upload(path, target.bucket, output_key(target.prefix, request_id, relative, config.layout))
+        for path, relative in workspace.outputs()
+        for target in config.outputs
+        if target.accepts(relative)
+    ]
+    written = upload_all(s3, uploads)
+    logs.phase("upload", request_id, files=len(written), bytes=sum(u.path.stat().st_size for u in uploads),
+               seconds=round(time.monotonic() - started, 3))
+    return written
 
 
 def process_object(
@@ -84,16 +105,7 @@ def process_object(
         logs.phase("script", request_id, exitCode=result.exit_code, timedOut=result.timed_out,
                    seconds=round(result.seconds, 3))
 
-        started = time.monotonic()
-        uploads = [
-            Upload(path, target.bucket, output_key(target.prefix, request_id, relative, config.layout))
-            for path, relative in workspace.outputs()
-            for target in config.outputs
-            if target.accepts(relative)
-        ]
-        written = upload_all(s3, uploads)
-        logs.phase("upload", request_id, files=len(written), bytes=sum(u.path.stat().st_size for u in uploads),
-                   seconds=round(time.monotonic() - started, 3))
+        written = upload_outputs(s3, workspace, config, request_id)
         return RecordResult(request_id, f"s3://{obj.bucket}/{obj.key}", written, result.exit_code,
                             result.timed_out, result.tail)
     finally:

@@ -61,6 +61,7 @@ SCAR_FUNCTION = KindInfo(
         _ready_column("Reason", "reason"),
         {"name": "Function", "type": "string", "jsonPath": ".status.functionName"},
         {"name": "ARN", "type": "string", "jsonPath": ".status.functionArn", "priority": 1},
+        {"name": "URL", "type": "string", "jsonPath": ".status.url", "priority": 1},
         {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
     ),
 )

@@ -13,6 +13,7 @@ uploads, downloads and the runtime's invocations act in that account too.
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import tempfile
 import time
@@ -26,6 +27,8 @@ import yaml
 from kubernetes import client, config
 
 from scar_operator import GROUP, VERSION, crdgen
+from scar_operator.kubectl_scar.http_invoke import invoke_http
+from scar_operator.kubectl_scar.targets import Target
 from scar_operator.local.aws_emulator import embedded_aws
 from scar_operator.local.credentials import assume_role
 from scar_operator.local.kube_emulator import EmulatedCluster
@@ -120,13 +123,18 @@ class Demo:
             objects = self._apply()
             for kind, name in objects:
                 self._wait_ready(kind, name)
+            # The function URL accepts requests the demo's user signs (a tenant's role with --account).
+            user: Any = self._as_user.get_credentials()
+            frozen = user.get_frozen_credentials()
             runtime = LocalRuntime(aws_env=self.aws_env, tool_dirs=[tool_directory(self.workdir / "bin")],
                                    on_run=self._report, role_arn=self.tenant.role_arn if self.tenant else None,
-                                   external_id=self.tenant.external_id if self.tenant else None).start()
+                                   external_id=self.tenant.external_id if self.tenant else None,
+                                   known_credentials={frozen.access_key: frozen.secret_key}).start()
             stack.callback(runtime.stop)
             say("local runtime watching the S3 triggers the operator configured")
             frames = self._upload_and_wait(runtime)
             self._list_and_download(frames)
+            self._ask_over_http(runtime, frames[0])
             self._delete(objects)
         say(f"done: the analysed frames are in {self.output_dir}")
 
@@ -286,6 +294,20 @@ class Demo:
         first = sorted(self.output_dir.rglob("*.out"))[0]
         say(f"downloaded {len(outputs)} files to {self.output_dir}; {first.name} says:")
         print("    " + first.read_text().replace("\n", "\n    ").rstrip(), flush=True)
+
+    def _ask_over_http(self, runtime: LocalRuntime, frame_key: str) -> None:
+        """SCAR's `scar invoke -db frame.jpg`: one frame posted to the function's URL, signed with SigV4."""
+        obj = self._get("ScarFunction", "scar-lambda-darknet") or {}
+        frame = self.workdir / "frame.jpg"
+        self._s3().download_file(BUCKET, frame_key, str(frame))
+        say(f"kubectl scar invoke scar-lambda-darknet frame.jpg --http  (POST to {obj['status']['url']}, "
+            f"served on {runtime.function_url_endpoint}, signed with SigV4)")
+        target = Target("ScarFunction", "scar-lambda-darknet", NAMESPACE, obj["spec"], obj["status"])
+        answer = io.BytesIO()
+        code = invoke_http(self._as_user, target, frame, answer, endpoint=runtime.function_url_endpoint)
+        print("    " + answer.getvalue().decode(errors="replace").strip().replace("\n", "\n    "), flush=True)
+        if code != 0:
+            raise RuntimeError("the function URL did not answer with 200")
 
     def _delete(self, objects: list[tuple[str, str]]) -> None:
         for kind, name in objects:

@@ -84,6 +84,9 @@ class FunctionPlan:
     buckets: tuple[str, ...]
     retain: bool
     tags: dict[str, str] = field(default_factory=dict)
+    # The function URL: its auth type (None: no URL) and CORS settings as Lambda takes them.
+    url_auth_type: str | None = None
+    url_cors: dict[str, Any] | None = None
 
     @property
     def trigger_buckets(self) -> tuple[str, ...]:
@@ -197,6 +200,8 @@ def plan_function(spec: ScarFunctionSpec, owner: naming.Owner, account: Account)
         buckets=buckets,
         retain=spec.deletion_policy == "Retain",
         tags=owner.tags(),
+        url_auth_type=spec.http.auth_type if spec.http else None,
+        url_cors=spec.http.cors.to_aws() if spec.http and spec.http.cors else None,
     )
 
 

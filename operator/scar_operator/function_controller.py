@@ -42,8 +42,23 @@ def _check_immutable(spec: ScarFunctionSpec, plan_name: str, region: str, status
     check_region_unchanged(region, status)
 
 
-def _status_fields(plan: FunctionPlan, trigger_buckets: list[str]) -> dict[str, Any]:
+def _url_auth_to_remember(plan: FunctionPlan, status: Mapping[str, Any], done: bool) -> str | None:
+    """The URL the function may have now. Until a pass completes, the more open of the old and the
+    new: a public grant made or not yet removed by an unfinished pass is then removed by a later one."""
+    previous = status.get("urlAuthType")
+    if done:
+        return plan.url_auth_type
+    if "NONE" in (previous, plan.url_auth_type):
+        return "NONE"
+    return plan.url_auth_type or previous
+
+
+def _status_fields(plan: FunctionPlan, trigger_buckets: list[str], status: Mapping[str, Any], done: bool,
+                   url: str | None) -> dict[str, Any]:
+    url_auth_type = _url_auth_to_remember(plan, status, done)
     return {
+        "url": (url or status.get("url")) if plan.url_auth_type else None,
+        "urlAuthType": url_auth_type,
         "functionName": plan.name,
         "functionArn": plan.arn,
         "imageUri": plan.image,
@@ -71,7 +86,8 @@ def reconcile(
         if forbidden is not None:
             return enforcement.refused(forbidden, clients if tenancy.refusal is None else None, region, owner,
                                        str(status.get("functionName") or name),
-                                       list(status.get("triggerBuckets") or []))
+                                       list(status.get("triggerBuckets") or []),
+                                       public_url=status.get("urlAuthType") == "NONE")
         plan = plan_function(parsed, owner, account_in(clients, region))
     except SpecError as e:
         return from_spec_error(e)
@@ -80,17 +96,21 @@ def reconcile(
 
     remembered = buckets_to_remember(plan.trigger_buckets, status)
     outcome = reconciler.Outcome()
+    inventory = function_inventory(plan, clients, list(status.get("triggerBuckets") or []),
+                                   status.get("urlAuthType"))
+    url = inventory.url
     try:
-        inventory = function_inventory(plan, clients, list(status.get("triggerBuckets") or []))
         reconciler.apply(inventory.wanted, inventory.unwanted, confirmed, outcome, inline_wait(settings))
     except AwsError as e:
         result = from_aws_error(e, settings)
-        result.fields = _status_fields(plan, remembered)
+        result.fields = _status_fields(plan, remembered, status, False, url.url if url else None)
         result.confirmed = outcome.confirmed
         return result
     triggers = ", ".join(f"s3://{b}" for b in plan.trigger_buckets) or "no triggers"
-    result = from_outcome(outcome, f"Lambda function {plan.name} is active ({triggers})", settings)
-    result.fields = _status_fields(plan, list(plan.trigger_buckets) if outcome.done else remembered)
+    served = f", at {url.url}" if url is not None and url.url else ""
+    result = from_outcome(outcome, f"Lambda function {plan.name} is active ({triggers}){served}", settings)
+    result.fields = _status_fields(plan, list(plan.trigger_buckets) if outcome.done else remembered, status,
+                                   outcome.done, url.url if url else None)
     return result
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from scar_operator import naming
 from scar_operator.aws.iam_role import IamRole
 from scar_operator.aws.lambda_function import FunctionSettings, LambdaFunction
+from scar_operator.aws.lambda_function_url import LambdaFunctionUrl, PublicUrlAccess
 from scar_operator.aws.lambda_permission import S3InvokePermission
 from scar_operator.aws.log_group import LogGroup
 from scar_operator.aws.s3_bucket import S3Bucket
@@ -30,6 +31,7 @@ class Inventory:
 
     wanted: list[Resource]
     unwanted: list[Resource]
+    url: LambdaFunctionUrl | None = None
 
 
 def trigger(
@@ -58,7 +60,19 @@ def trigger(
     return permission, notifications
 
 
-def function_inventory(plan: FunctionPlan, clients: AwsClients, previous_trigger_buckets: Iterable[str]) -> Inventory:
+def url_resources(plan: FunctionPlan, clients: AwsClients, auth_type: str,
+                  function: LambdaFunction | None) -> tuple[LambdaFunctionUrl, PublicUrlAccess]:
+    lambda_ = clients.client("lambda", plan.account.region)
+    url = LambdaFunctionUrl(lambda_, plan.name, auth_type, plan.url_cors, function=function, facts=clients.facts,
+                            slow_drift_seconds=clients.slow_drift_seconds)
+    public = PublicUrlAccess(lambda_, plan.name, function=function, facts=clients.facts,
+                             slow_drift_seconds=clients.slow_drift_seconds)
+    return url, public
+
+
+def function_inventory(plan: FunctionPlan, clients: AwsClients, previous_trigger_buckets: Iterable[str],
+                       previous_url_auth_type: str | None = None) -> Inventory:
+    """`previous_url_auth_type`: the URL the function may have from earlier passes (status.urlAuthType)."""
     region = plan.account.region
     s3 = clients.client("s3", region)
     wanted: list[Resource] = [
@@ -96,6 +110,20 @@ def function_inventory(plan: FunctionPlan, clients: AwsClients, previous_trigger
         plan.owner,
     )
     wanted.append(function)
+    url: LambdaFunctionUrl | None = None
+    unwanted: list[Resource] = []
+    if plan.url_auth_type is not None:
+        url, public = url_resources(plan, clients, plan.url_auth_type, function)
+        # The URL first, then the grant that opens it: a URL is never public before it is what the spec says.
+        wanted.append(url)
+        if plan.url_auth_type == "NONE":
+            wanted.append(public)
+        elif previous_url_auth_type == "NONE":
+            unwanted.append(public)
+    elif previous_url_auth_type is not None:
+        gone_url, gone_public = url_resources(plan, clients, previous_url_auth_type, function)
+        # Deleted in reverse: the public grant goes before the URL.
+        unwanted.extend([gone_url, gone_public] if previous_url_auth_type == "NONE" else [gone_url])
     # The invoke permission must exist before S3 accepts a notification that targets the function.
     permissions: list[Resource] = []
     notifications: list[Resource] = []
@@ -107,14 +135,14 @@ def function_inventory(plan: FunctionPlan, clients: AwsClients, previous_trigger
     wanted.extend(notifications)
 
     stale = [b for b in dict.fromkeys(previous_trigger_buckets) if b not in plan.notifications]
-    unwanted: list[Resource] = []
+    stale_notifications: list[Resource] = []
     stale_permissions: list[Resource] = []
     for bucket in stale:
         permission, notification = trigger(clients, plan.account, plan.owner, plan.name, bucket, ())
         stale_permissions.append(permission)
-        unwanted.append(notification)
+        stale_notifications.append(notification)
     # Teardown runs in reverse: our entries leave each bucket before their permissions go.
-    return Inventory(wanted=wanted, unwanted=stale_permissions + unwanted)
+    return Inventory(wanted=wanted, unwanted=unwanted + stale_permissions + stale_notifications, url=url)
 
 
 def teardown_inventory(

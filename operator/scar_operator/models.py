@@ -233,6 +233,39 @@ def _output_retriggers(source: S3Input, sink: S3Output, layout: str) -> bool:
     return any(s.endswith(source.suffix) or source.suffix.endswith(s) for s in sink.suffixes)
 
 
+HttpMethod = Literal["GET", "PUT", "HEAD", "POST", "PATCH", "DELETE", "*"]
+
+
+class FunctionUrlCors(_Model):
+    """CORS of the function URL, as Lambda takes it (Lambda answers preflight requests itself)."""
+
+    allow_origins: Annotated[
+        list[Annotated[str, Field(min_length=1, max_length=253)]],
+        Field(max_length=100, description="Origins allowed, e.g. https://example.com, or '*'."),
+    ] = []
+    allow_methods: Annotated[list[HttpMethod], Field(max_length=6)] = []
+    allow_headers: Annotated[list[Annotated[str, Field(max_length=1024)]], Field(max_length=100)] = []
+    expose_headers: Annotated[list[Annotated[str, Field(max_length=1024)]], Field(max_length=100)] = []
+    allow_credentials: bool = False
+    max_age: Annotated[int, Field(ge=0, le=86400, description="Seconds a browser may cache a preflight.")] = 0
+
+    def to_aws(self) -> dict[str, Any]:
+        return {"AllowOrigins": list(self.allow_origins), "AllowMethods": list(self.allow_methods),
+                "AllowHeaders": list(self.allow_headers), "ExposeHeaders": list(self.expose_headers),
+                "AllowCredentials": self.allow_credentials, "MaxAge": self.max_age}
+
+
+class HttpEndpoint(_Model):
+    """An HTTPS endpoint of the function (a Lambda function URL): SCAR's api_gateway."""
+
+    auth_type: Annotated[
+        Literal["AWS_IAM", "NONE"],
+        Field(description="AWS_IAM: callers sign with SigV4 and need lambda:InvokeFunctionUrl; "
+                          "NONE: public, anyone on the internet may invoke."),
+    ] = "AWS_IAM"
+    cors: FunctionUrlCors | None = None
+
+
 class ScarFunctionSpec(_DataContract):
     """One AWS Lambda function that runs a container image with the supervisor inside."""
 
@@ -248,6 +281,11 @@ class ScarFunctionSpec(_DataContract):
         int, Field(json_schema_extra={"enum": list(LOG_RETENTION_DAYS)}, description="CloudWatch Logs retention.")
     ] = 30
     function_name: LambdaFunctionName | None = None
+    http: Annotated[
+        HttpEndpoint | None,
+        Field(description="Give the function an HTTPS endpoint (status.url): the request body is the input file, "
+                          "the response carries the script's output."),
+    ] = None
 
     model_config = ConfigDict(
         json_schema_extra={

@@ -46,6 +46,10 @@ class ScarFunctionStatus(CommonStatus):
     function_name: str | None = None
     function_arn: str | None = None
     image_uri: str | None = None
+    url: Annotated[str | None, Field(description="The function URL, when spec.http asks for one.")] = None
+    url_auth_type: Annotated[
+        str | None, Field(description="The URL the function may have now (removed by the pass that sees it unwanted).")
+    ] = None
 
 
 class ScarBatchJobStatus(CommonStatus):

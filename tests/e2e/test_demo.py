@@ -20,6 +20,9 @@ def test_the_demo_runs_to_the_end_and_leaves_analysed_frames(tmp_path: Path) -> 
     assert len(reports) == 3
     assert all("face: " in r.read_text() for r in reports)
     assert len(sorted((tmp_path / "out" / "output").glob("*/*.png"))) == 3
+    # One frame posted to the function's URL (signed): the answer carries its detections.
+    asked = finished.stdout.split("--http", 1)[1]
+    assert "frame.jpg: Predicted in" in asked
 
 
 def test_the_demo_runs_as_a_tenant_whose_resources_stay_in_its_own_account(tmp_path: Path) -> None:

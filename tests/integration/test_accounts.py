@@ -7,6 +7,7 @@ a namespace that no ScarAccount selects.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -153,6 +154,8 @@ ESCAPES = [
                  id="any image"),
     pytest.param({"region": "eu-west-1"}, "spec.region", "'eu-west-1'", id="another region"),
     pytest.param({"memory": 10240}, "spec.memory", "10240 is above the limit of 2048", id="above the memory limit"),
+    pytest.param({"http": {"authType": "NONE"}}, "spec.http.authType", "'NONE' (a URL anyone may invoke)",
+                 id="a public URL"),
 ]
 
 
@@ -238,3 +241,32 @@ def test_a_tightened_account_stops_the_data_and_a_loosened_one_restores_it(
     cluster.apply_cluster_object(ACCOUNTS, account_manifest(team))
     wait_ready(cluster, team.namespace, "detect", timeout=30)
     wait_for(lambda: our_entries() or None, timeout=30, what="the trigger restored")
+
+
+def test_a_public_url_closes_when_the_account_stops_allowing_it_and_reopens_after(
+        cluster: Cluster, aws: EmulatedAws, tenants: Tenants) -> None:
+    team = tenants.a
+    public = {"scar-function-url-public", "scar-function-url-public-invoke"}
+    cluster.apply_cluster_object(ACCOUNTS, account_manifest(team, allowPublicUrls=True))
+    cluster.apply(FUNCTIONS, team.namespace, team.function("web", input=[], http={"authType": "NONE"}))
+    name = wait_ready(cluster, team.namespace, "web")["status"]["functionName"]
+    lambda_ = aws.client_in(team.account_id, "lambda")
+
+    def grants() -> set[str]:
+        try:
+            policy = json.loads(lambda_.get_policy(FunctionName=name)["Policy"])
+        except lambda_.exceptions.ResourceNotFoundException:
+            return set()
+        return {s["Sid"] for s in policy["Statement"]} & public
+
+    assert grants() == public
+
+    cluster.apply_cluster_object(ACCOUNTS, account_manifest(team, allowPublicUrls=False))
+    stalled = wait_stalled(cluster, team.namespace, "web", timeout=30)
+    assert stalled["message"].startswith("spec.http.authType: 'NONE' (a URL anyone may invoke) is not allowed")
+    wait_for(lambda: not grants() or None, timeout=30, what="the public grant withdrawn")
+    assert lambda_.get_function_url_config(FunctionName=name)["AuthType"] == "NONE"  # the URL stays, closed
+
+    cluster.apply_cluster_object(ACCOUNTS, account_manifest(team, allowPublicUrls=True))
+    wait_ready(cluster, team.namespace, "web", timeout=30)
+    assert grants() == public

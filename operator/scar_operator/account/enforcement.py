@@ -2,7 +2,8 @@
 
 An object refused from the start writes nothing. One that was running and is now forbidden (its
 ScarAccount tightened) loses its triggers, so that the function is no longer fed data it may no
-longer read; the function, its role and its log group are kept for when it fits again.
+longer read, and a public URL loses the grant that opens it (it then answers nobody); the
+function, its role, its log group and its URL are kept for when it fits again.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from scar_operator import conditions, naming, reconciler
 from scar_operator.account.guardrails import Spec, violations
 from scar_operator.account.selection import Tenancy
 from scar_operator.aws.errors import AwsError
+from scar_operator.aws.lambda_function_url import PublicUrlAccess
 from scar_operator.aws.session import AwsClients
 from scar_operator.controller_support import account_in
 from scar_operator.function_resources import trigger
@@ -33,27 +35,31 @@ def refusal(spec: Spec, region: str, tenancy: Tenancy) -> str | None:
 
 
 def refused(message: str, clients: AwsClients | None, region: str, owner: naming.Owner, function_name: str,
-            trigger_buckets: Sequence[str]) -> PassResult:
-    """Stalled with PolicyViolation; the triggers it had are withdrawn (with its account's
-    clients, when it has an account to act as)."""
+            trigger_buckets: Sequence[str], public_url: bool = False) -> PassResult:
+    """Stalled with PolicyViolation; the triggers it had and a public URL's grant are withdrawn
+    (with its account's clients, when it has an account to act as)."""
     result = PassResult(conditions.stalled(REASON, message), permanent=message)
-    if not trigger_buckets or clients is None:
+    if (not trigger_buckets and not public_url) or clients is None:
         return result
     try:
         account = account_in(clients, region)
-        resources: list[reconciler.Resource] = []
+        # A public URL's grant is looked for again on each refused pass (status still says NONE:
+        # one GetPolicy); the URL itself stays, answering nobody, until the object fits again.
+        resources: list[reconciler.Resource] = (
+            [PublicUrlAccess(clients.client("lambda", region), function_name, facts=clients.facts)]
+            if public_url else [])
         notifications: list[reconciler.Resource] = []
         for bucket in dict.fromkeys(trigger_buckets):
             permission, notification = trigger(clients, account, owner, function_name, bucket, ())
             resources.append(permission)
             notifications.append(notification)
-        reconciler.teardown(resources + notifications)
+        outcome = reconciler.teardown(resources + notifications)
     except AwsError as e:
         # Still refused; the withdrawal is retried on the next pass.
         message = f"{message}; its triggers could not be withdrawn yet: {e}"
         return PassResult(conditions.stalled(REASON, message), permanent=message)
     result.fields = {"triggerBuckets": []}
-    result.changes = [f"withdrew the triggers on {', '.join(dict.fromkeys(trigger_buckets))}"]
+    result.changes = [f"withdrew what fed or opened it: {', '.join(outcome.changed)}"] if outcome.changed else []
     return result
 
 

@@ -38,6 +38,9 @@ def _broken(spec: Spec, region: str, account: ScarAccountSpec) -> Iterator[tuple
         if not any(fnmatch.fnmatchcase(arn, pattern) for pattern in account.execution_roles):
             allowed = _listed(account.execution_roles) if account.execution_roles else "none: managed roles only"
             yield field, f"{arn!r} is not among the execution roles allowed ({allowed})"
+    if isinstance(spec, ScarFunctionSpec) and spec.http is not None and spec.http.auth_type == "NONE" \
+            and not account.allow_public_urls:
+        yield "spec.http.authType", "'NONE' (a URL anyone may invoke) is not allowed (allowPublicUrls is false)"
     yield from _over_limits(spec, account)
 
 

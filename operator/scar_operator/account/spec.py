@@ -76,6 +76,9 @@ class ScarAccountSpec(_Model):
         PolicyArn | None, Field(description="Set on every role the operator creates for these namespaces."),
     ] = None
     limits: AccountLimits = AccountLimits()
+    allow_public_urls: Annotated[
+        bool, Field(description="May a ScarFunction's spec.http have authType NONE (a URL anyone may invoke)."),
+    ] = False
 
     model_config = ConfigDict(
         json_schema_extra={

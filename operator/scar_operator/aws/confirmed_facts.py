@@ -12,28 +12,39 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Hashable
+from typing import Any
 
 
 class ConfirmedFacts:
     def __init__(self, ttl_seconds: float = 600.0, clock: Callable[[], float] = time.monotonic) -> None:
         self.ttl_seconds = ttl_seconds
         self._clock = clock
-        # fact -> (when it stops being fresh, the version of the thing it was confirmed for)
-        self._confirmed: dict[Hashable, tuple[float, Hashable]] = {}
+        # fact -> (when it stops being fresh, the version of the thing it was confirmed for, what the
+        # read that confirmed it returned and the pass reports, e.g. a function URL's address)
+        self._confirmed: dict[Hashable, tuple[float, Hashable, Any]] = {}
         self._lock = threading.Lock()
 
     def fresh(self, fact: Hashable, version: Hashable = None) -> bool:
         """Confirmed, not too long ago, and for this `version` of what it depends on (a function's
         revision, say): a fact about an earlier version is not fresh."""
+        return self._fresh_entry(fact, version) is not None
+
+    def value(self, fact: Hashable, version: Hashable = None) -> Any:
+        """What was remembered with a fresh fact; None when the fact is not fresh."""
+        entry = self._fresh_entry(fact, version)
+        return entry[2] if entry is not None else None
+
+    def _fresh_entry(self, fact: Hashable, version: Hashable) -> tuple[float, Hashable, Any] | None:
         with self._lock:
             found = self._confirmed.get(fact)
-            return found is not None and self._clock() < found[0] and found[1] == version
+        return found if found is not None and self._clock() < found[0] and found[1] == version else None
 
-    def confirm(self, fact: Hashable, ttl_seconds: float | None = None, version: Hashable = None) -> None:
+    def confirm(self, fact: Hashable, ttl_seconds: float | None = None, version: Hashable = None,
+                value: Any = None) -> None:
         """True now; fresh for `ttl_seconds` (the store's default when not given)."""
         ttl = self.ttl_seconds if ttl_seconds is None else ttl_seconds
         with self._lock:
-            self._confirmed[fact] = (self._clock() + ttl, version)
+            self._confirmed[fact] = (self._clock() + ttl, version, value)
 
     def forget(self, fact: Hashable) -> None:
         """No longer true, whatever version it was confirmed for."""

@@ -5,6 +5,7 @@
     kubectl scar get NAME [-o DIR]      download the outputs
     kubectl scar logs NAME [--follow]   the function's (or the Batch jobs') logs
     kubectl scar invoke NAME FILE       run the function on one file now
+    kubectl scar invoke NAME [FILE] --http [-o OUT]   post to the function's URL, write the answer
     kubectl scar convert -f SCAR.yaml   a SCAR definition as manifests
 """
 
@@ -82,9 +83,19 @@ def _logs(args: argparse.Namespace) -> int:
 
 
 def _invoke(args: argparse.Namespace) -> int:
+    target = _target(args)
+    if args.http:
+        from scar_operator.kubectl_scar.http_invoke import invoke_http
+
+        file = Path(args.file) if args.file else None
+        if args.output:
+            with open(args.output, "wb") as out:
+                return invoke_http(session_for(target.role, target.region), target, file, out)
+        return invoke_http(session_for(target.role, target.region), target, file)
     from scar_operator.kubectl_scar.invoke import invoke
 
-    target = _target(args)
+    if not args.file:
+        raise UserError("invoke: name the FILE to run the function on (or use --http)")
     return invoke(_aws("s3", target), _aws("lambda", target), target, Path(args.file))
 
 
@@ -134,8 +145,11 @@ def build_parser() -> argparse.ArgumentParser:
     logs.add_argument("--request-id")
     logs.add_argument("-f", "--follow", action="store_true")
 
-    inv = command("invoke", _invoke, "upload one file and run the function on it now")
-    inv.add_argument("file")
+    inv = command("invoke", _invoke, "upload one file and run the function on it now (--http: through its URL)")
+    inv.add_argument("file", nargs="?")
+    inv.add_argument("--http", action="store_true",
+                     help="send FILE in an HTTP request to the function's URL (GET without FILE); print the answer")
+    inv.add_argument("-o", "--output", help="with --http: write the answer here instead of stdout")
 
     conv = command("convert", _convert, "print a SCAR definition as ScarFunction / ScarBatchJob manifests",
                    needs_name=False)

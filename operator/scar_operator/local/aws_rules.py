@@ -7,7 +7,10 @@ as strict as AWS where this project's clients depend on it:
   (moto ignores it, which would hide drift forever);
 - Lambda: a new function is `Pending` and an updated one `InProgress` for a moment, and
   UpdateFunctionConfiguration / UpdateFunctionCode meanwhile fail with ResourceConflictException
-  (moto reports Active at once and accepts everything);
+  (moto reports Active at once and accepts everything); a function has one URL
+  (CreateFunctionUrlConfig on a function that has one is a ResourceConflictException, where moto
+  replaces it), and the resource-policy statements of a public URL carry their limits as
+  conditions, as AWS shows them (moto keeps them as raw request fields);
 - S3: a Lambda notification entry is refused unless the function exists and its policy lets S3
   invoke it for the bucket, and two entries that share an event and can match the same key are
   refused as overlapping (moto stores anything).
@@ -120,10 +123,42 @@ def teach_lambda(backend: Any, function: Any) -> None:
             return result
         return update
 
+    create_url = backend.create_function_url_config
+
+    def create_function_url_config(self: Any, name_or_arn: str, config: dict[str, Any]) -> Any:
+        fn = self._lambdas.get_function_by_name_or_arn_forbid_qualifier(name_or_arn)
+        if getattr(fn, "url_config", None) is not None:
+            raise _ResourceConflictError(f"Failed to create function url config for [functionArn = "
+                                         f"{fn.function_arn}]. Error message:  FunctionUrlConfig exists for this "
+                                         f"Lambda function")
+        made = create_url(self, name_or_arn, config)
+        made.url += "/"  # AWS's URLs end in a slash
+        return made
+
     function.get_configuration = get_configuration
     backend.create_function = create_function
+    backend.create_function_url_config = create_function_url_config
     backend.update_function_code = updater(update_code)
     backend.update_function_configuration = updater(update_configuration)
+
+
+def teach_lambda_policy(policy: Any) -> None:
+    """AddPermission's FunctionUrlAuthType and InvokedViaFunctionUrl become conditions of the statement."""
+    decode = policy.decode_policy
+
+    def decode_policy(self: Any, obj: dict[str, Any]) -> Any:
+        decoded = decode(self, obj)
+        statement = decoded.statements[-1]
+        if "FunctionUrlAuthType" in statement:
+            condition = statement.setdefault("Condition", {}).setdefault("StringEquals", {})
+            condition["lambda:FunctionUrlAuthType"] = statement.pop("FunctionUrlAuthType")
+        if "InvokedViaFunctionUrl" in statement:
+            via = statement.pop("InvokedViaFunctionUrl")
+            statement.setdefault("Condition", {}).setdefault("Bool", {})["lambda:InvokedViaFunctionUrl"] = (
+                "true" if via in (True, "true", "True") else "false")
+        return decoded
+
+    policy.decode_policy = decode_policy
 
 
 class _UnvalidatedDestinationError(S3ClientError):

@@ -13,6 +13,9 @@ As in AWS, each invocation acts as its function's execution role (and each job a
 the runtime assumes the role and hands the supervisor those credentials, so a function made in a
 tenant's account reads and writes that account's buckets. With `role_arn`, the runtime itself
 watches the account that role belongs to (a ScarAccount's), instead of its own credentials'.
+
+It also serves the account's function URLs on loopback (`function_url_endpoint`, see
+function_urls.py): a request signed with the runtime's own credentials passes AWS_IAM.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ import boto3
 from lambda_supervisor.events import s3_event
 from scar_operator.dispatcher_package import dispatcher_zip
 from scar_operator.local.credentials import RoleCredentials, assume_role
+from scar_operator.local.function_urls import FunctionUrlServer
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +79,16 @@ class Run:
     result: Mapping[str, Any] = field(default_factory=dict)
 
 
+def _source_of(event: Mapping[str, Any]) -> str:
+    """What an invocation ran on, for its report: the S3 object, or the HTTP request."""
+    http = (event.get("requestContext") or {}).get("http")
+    if http:
+        return f"{http.get('method')} {event.get('requestContext', {}).get('domainName')}{http.get('path')}"
+    records = event.get("Records") or [{}]
+    s3 = records[0].get("s3") or {}
+    return f"s3://{(s3.get('bucket') or {}).get('name', '?')}/{(s3.get('object') or {}).get('key', '?')}"
+
+
 def _matches(entry: Mapping[str, Any], key: str) -> bool:
     if not any(e.startswith("s3:ObjectCreated:") for e in entry.get("Events", [])):
         return False
@@ -85,7 +99,10 @@ def _matches(entry: Mapping[str, Any], key: str) -> bool:
 class LocalRuntime:
     def __init__(self, *, aws_env: Mapping[str, str], tool_dirs: list[Path] | None = None, workers: int = 4,
                  poll_seconds: float = 0.5, on_run: Callable[[Run], None] | None = None,
-                 role_arn: str | None = None, external_id: str | None = None) -> None:
+                 role_arn: str | None = None, external_id: str | None = None,
+                 known_credentials: Mapping[str, str] | None = None) -> None:
+        """`known_credentials`: access key -> secret of other callers whose signed function-URL
+        requests are checked (the runtime's own credentials are always known)."""
         self._aws_env = dict(aws_env)
         self._path = os.pathsep.join([*(str(d) for d in tool_dirs or []), os.environ.get("PATH", "/usr/bin:/bin")])
         endpoint = self._aws_env.get("AWS_ENDPOINT_URL")
@@ -100,6 +117,10 @@ class LocalRuntime:
         self._s3 = session.client("s3", endpoint_url=endpoint)
         self._lambda = session.client("lambda", endpoint_url=endpoint)
         self._batch = session.client("batch", endpoint_url=endpoint)
+        key, secret = self._aws_env.get("AWS_ACCESS_KEY_ID"), self._aws_env.get("AWS_SECRET_ACCESS_KEY")
+        secrets = {**({key: secret} if key and secret else {}), **(known_credentials or {})}
+        self._urls = FunctionUrlServer(lambda_=self._lambda, invoke=self._invoke_over_http, secrets=secrets,
+                                       region=own.region_name or "us-east-1")
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="scar-local")
         self._poll_seconds = poll_seconds
         self._on_run = on_run
@@ -126,9 +147,16 @@ class LocalRuntime:
     def start(self) -> LocalRuntime:
         self._scan(fire=False)  # what is there already triggered nothing
         self._thread.start()
+        self._urls.start()
         return self
 
+    @property
+    def function_url_endpoint(self) -> str:
+        """Where the function URLs are served: connect here, send the URL's host in the Host header."""
+        return self._urls.endpoint
+
     def stop(self) -> None:
+        self._urls.stop()
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(timeout=10)
@@ -191,6 +219,11 @@ class LocalRuntime:
         for job in run.result.get("jobs", []) if run.succeeded else []:
             self._submit(self._run_job, job["jobId"])
 
+    def _invoke_over_http(self, function: str, event: dict[str, Any]) -> tuple[bool, Mapping[str, Any]]:
+        run = self.invoke(function, event)
+        self._record(run)
+        return run.succeeded, run.result
+
     def invoke(self, function: str, event: Mapping[str, Any], request_id: str | None = None) -> Run:
         """One Lambda-like invocation of `function` (name or ARN) with `event`; nothing else follows from it."""
         config = self._lambda.get_function(FunctionName=function)["Configuration"]
@@ -212,9 +245,7 @@ class LocalRuntime:
                                   timeout=float(config["Timeout"]) + 30, check=False, cwd=self._workdir)
         result = json.loads(result_file.read_text()) if result_file.exists() else {}
         result_file.unlink(missing_ok=True)
-        records = event.get("Records") or [{}]
-        s3 = records[0].get("s3") or {}
-        source = f"s3://{(s3.get('bucket') or {}).get('name', '?')}/{(s3.get('object') or {}).get('key', '?')}"
+        source = _source_of(event)
         return Run("lambda", config["FunctionName"], source, request_id, finished.returncode == 0,
                    time.monotonic() - started, finished.stderr.strip()[-2000:] if finished.returncode else "", result)
 
