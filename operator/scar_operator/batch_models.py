@@ -80,7 +80,7 @@ class Compute(_Model):
     subnets: Annotated[
         list[SubnetId],
         Field(max_length=16, default_factory=list,
-              description="Required for EC2/SPOT; Fargate uses the default VPC's subnets when empty."),
+              description="Where instances or tasks run; the default VPC's default subnets when empty."),
     ]
     security_group_ids: Annotated[
         list[SecurityGroupId],
@@ -90,8 +90,6 @@ class Compute(_Model):
     model_config = ConfigDict(
         json_schema_extra={
             "x-kubernetes-validations": [
-                {"rule": "!(self.type in ['EC2', 'SPOT']) || (has(self.subnets) && size(self.subnets) > 0)",
-                 "message": "EC2 and SPOT compute environments need subnets"},
                 {"rule": "!(self.type in ['FARGATE', 'FARGATE_SPOT']) || !has(self.instanceTypes) "
                          "|| size(self.instanceTypes) == 0",
                  "message": "instanceTypes apply to EC2 and SPOT only"},
@@ -101,8 +99,6 @@ class Compute(_Model):
 
     @model_validator(mode="after")
     def _fits_type(self) -> Compute:
-        if self.type in ("EC2", "SPOT") and not self.subnets:
-            raise ValueError(f"subnets: {self.type} compute environments need at least one subnet")
         if self.type in FARGATE_TYPES and self.instance_types:
             raise ValueError(f"instanceTypes: {self.type} chooses its own capacity; instance types apply to EC2/SPOT")
         return self

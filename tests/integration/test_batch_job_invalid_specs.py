@@ -27,7 +27,6 @@ REFUSED_BY_THE_SCHEMA: list[tuple[str, dict[str, Any], str]] = [
     ("a job role ARN of a user", {"jobRoleArn": "arn:aws:iam::123456789012:user/bob"}, "spec.jobRoleArn"),
     # The schema's CEL rules (the API server evaluates them; tests/unit/test_crd_rules.py shows that
     # the operator refuses the same specs itself where an API server does not).
-    ("EC2 without subnets", {"compute": {"type": "EC2"}}, "spec.compute"),
     ("both a shared queue and managed compute", {"jobQueue": "shared", "compute": {"type": "FARGATE"}}, "jobQueue"),
     ("instance types on Fargate", {"compute": {"type": "FARGATE", "instanceTypes": ["m5.large"]}},
      "instanceTypes"),

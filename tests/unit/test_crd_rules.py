@@ -60,8 +60,6 @@ def test_a_rule_that_does_not_compile_is_an_error() -> None:
 
 # (what is wrong, the spec, the field the API server names, words of the message)
 REFUSED_ON_CREATE: list[tuple[str, dict[str, Any], str, str]] = [
-    ("EC2 without subnets", {"compute": {"type": "EC2"}}, "spec.compute", "need subnets"),
-    ("SPOT with an empty subnet list", {"compute": {"type": "SPOT", "subnets": []}}, "spec.compute", "need subnets"),
     ("instance types on Fargate", {"compute": {"type": "FARGATE", "instanceTypes": ["m5.large"]}},
      "spec.compute", "instanceTypes apply to EC2 and SPOT only"),
     ("instance types on the default compute type", {"compute": {"instanceTypes": ["m5.large"]}},

@@ -1,11 +1,16 @@
-"""The default network for a Fargate compute environment whose spec names no subnets. Read-only."""
+"""The default network for a compute environment whose spec names no subnets (as SCAR's examples
+name none): the default VPC's default subnets and its default security group. Read-only.
+
+Without a default VPC (or default subnets) the spec must name the network: a SpecError naming
+the field, so that the object is Stalled before anything is written."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from scar_operator.aws.errors import AwsError, ErrorKind, call
+from scar_operator.aws.errors import call
 from scar_operator.batch_desired import Network
+from scar_operator.models import SpecError
 
 
 def resolve_network(ec2: Any, subnets: list[str], security_groups: list[str]) -> Network:
@@ -18,17 +23,15 @@ def resolve_network(ec2: Any, subnets: list[str], security_groups: list[str]) ->
     else:
         vpcs = call("DescribeVpcs", lambda: ec2.describe_vpcs(Filters=[{"Name": "isDefault", "Values": ["true"]}]))
         if not vpcs.get("Vpcs"):
-            raise AwsError(ErrorKind.TERMINAL, "NoDefaultVpc",
-                           "spec.compute.subnets: this region has no default VPC; name the subnets to run in",
-                           "DescribeVpcs")
+            raise SpecError(f"spec.compute.subnets: region {ec2.meta.region_name} has no default VPC; name the "
+                            f"subnets to run in (or create a default VPC: aws ec2 create-default-vpc)")
         vpc = vpcs["Vpcs"][0]["VpcId"]
         found = call("DescribeSubnets", lambda: ec2.describe_subnets(Filters=[
             {"Name": "vpc-id", "Values": [vpc]}, {"Name": "default-for-az", "Values": ["true"]}]))
         subnets = sorted(s["SubnetId"] for s in found.get("Subnets", []))
         if not subnets:
-            raise AwsError(ErrorKind.TERMINAL, "NoDefaultSubnets",
-                           f"spec.compute.subnets: the default VPC {vpc} has no default subnets; name the subnets",
-                           "DescribeSubnets")
+            raise SpecError(f"spec.compute.subnets: the default VPC {vpc} of region {ec2.meta.region_name} has no "
+                            f"default subnets; name the subnets to run in")
     if not security_groups:
         groups = call("DescribeSecurityGroups", lambda: ec2.describe_security_groups(Filters=[
             {"Name": "vpc-id", "Values": [vpc]}, {"Name": "group-name", "Values": ["default"]}]))
