@@ -7,16 +7,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import pytest
-import yaml
 from scar_operator.kubectl_scar.main import main
 
 from tests.harness.aws import EmulatedAws
-from tests.harness.cluster import REPO, Cluster
+from tests.harness.cluster import Cluster
 from tests.harness.scar import FUNCTIONS
-
-SEEDS = sorted((REPO.parent / "shared" / "seeds").glob("*.yaml"))
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -204,35 +200,3 @@ def test_missing_credentials_are_named(capsys: pytest.CaptureFixture[str], funct
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     code, _, err = run(capsys, "ls", "darknet")
     assert code == 1 and "no AWS credentials" in err
-
-
-@pytest.mark.parametrize("seed", SEEDS, ids=[p.name for p in SEEDS])
-def test_convert_turns_a_scar_definition_into_manifests_valid_for_the_crds(
-    capsys: pytest.CaptureFixture[str], seed: Path,
-) -> None:
-    if seed.suffix != ".yaml":
-        pytest.skip("not a definition")
-    code, out, err = run(capsys, "convert", "-f", str(seed))
-
-    assert code == 0
-    manifests = list(yaml.safe_load_all(out))
-    crds = {yaml.safe_load(p.read_text())["spec"]["names"]["kind"]: yaml.safe_load(p.read_text())
-            for p in (REPO / "crds").glob("scar.dev_*.yaml")}
-    for manifest in manifests:
-        schema = crds[manifest["kind"]]["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
-        jsonschema.validate(manifest, schema)
-    # The init scripts are files that are not in seeds/: reported, not silently dropped.
-    assert "init_script" in err and "not carried over" in err
-    kinds = sorted(m["kind"] for m in manifests)
-    if "video-process" in seed.name:
-        assert kinds == ["ScarBatchJob", "ScarFunction"]
-        split = next(m for m in manifests if m["kind"] == "ScarBatchJob")
-        assert split["spec"]["input"] == [{"bucket": "scar-video", "prefix": "input/"}]
-        assert split["spec"]["output"] == [{"bucket": "scar-video", "prefix": "split-images/"}]
-    elif "batch" in seed.name:
-        assert kinds == ["ScarBatchJob"]
-        # The old seed reads the whole bucket it writes to: a trigger loop, said plainly.
-        assert "trigger the function again" in err
-    else:
-        assert kinds == ["ScarFunction"]
-        assert manifests[0]["spec"]["memory"] == 3008

@@ -103,9 +103,13 @@ def _convert(args: argparse.Namespace) -> int:
     from scar_operator.kubectl_scar.convert import convert, render, spec_problems
 
     conversion = convert(Path(args.file))
-    sys.stdout.write(render(conversion))
-    for note in [*conversion.dropped, *spec_problems(conversion)]:
+    for note in conversion.dropped:
         print(f"kubectl scar convert: not carried over: {note}", file=sys.stderr)
+    problems = spec_problems(conversion)
+    if problems:
+        # Nothing on stdout: `convert | kubectl apply -f -` must not apply what would be refused.
+        raise UserError("convert: the definition needs an edit first: " + "; ".join(problems))
+    sys.stdout.write(render(conversion))
     return 0
 
 

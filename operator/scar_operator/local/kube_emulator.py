@@ -144,6 +144,9 @@ class StrictKubernetesEmulator(kmock.KubernetesEmulator):
             elif resource is not None and resource in self._schemas:
                 if request.action == enums.action.CREATE:
                     request = self._with_data(request, self._admit_create(request))
+                    if request.params.get("dryRun") == "All":
+                        # Server-side dry run: admitted (defaulted, pruned, validated) and answered, never stored.
+                        return aiohttp.web.json_response(request.data, status=201)
                 elif request.action == enums.action.UPDATE and request.name is not None:
                     request = self._with_data(request, self._admit_patch(request))
             return await super()._handle(request)
