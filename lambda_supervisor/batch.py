@@ -1,7 +1,8 @@
 """The Batch job entry point: `python -m lambda_supervisor batch`.
 
 The dispatcher passes the S3 event in the job's environment (SCAR_EVENT); the request id is the
-Batch job id, so outputs land under prefix/<job-id>/.
+Batch job id, so outputs land under prefix/<job-id>/ (or the record's own, for an object the
+operator dispatched from what was already in the bucket).
 """
 
 from __future__ import annotations
@@ -17,7 +18,13 @@ import boto3
 from lambda_supervisor import logs
 from lambda_supervisor.config import ConfigError, SupervisorConfig
 from lambda_supervisor.events import EventError, s3_objects
-from lambda_supervisor.supervisor import ScriptFailedError, failure_message, process_object, stop_margin
+from lambda_supervisor.supervisor import (
+    ScriptFailedError,
+    failure_message,
+    process_object,
+    record_request_id,
+    stop_margin,
+)
 
 EVENT_ENV = "SCAR_EVENT"
 # Seconds the job may run (its attempt timeout); the script is stopped before it, like in Lambda.
@@ -42,7 +49,7 @@ def run_batch_job(environ: Mapping[str, str]) -> int:
 
     s3 = boto3.client("s3")
     objects = s3_objects(event)
-    results = [process_object(s3, obj, config, request_id if i == 0 else f"{request_id}-{i}", deadline)
+    results = [process_object(s3, obj, config, record_request_id(obj, request_id, i), deadline)
                for i, obj in enumerate(objects)]
     problem = failure_message(results)
     if problem is not None:

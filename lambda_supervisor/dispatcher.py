@@ -35,6 +35,7 @@ def compact_record(record: Mapping[str, Any]) -> dict[str, Any]:
     """What the job needs of a record when the whole record would not fit in the overrides."""
     s3 = record["s3"]
     return {
+        **({"scar": record["scar"]} if "scar" in record else {}),
         "eventSource": record.get("eventSource", "aws:s3"),
         "eventName": record.get("eventName", "ObjectCreated:Put"),
         "eventTime": record.get("eventTime"),

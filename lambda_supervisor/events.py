@@ -5,10 +5,14 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+# A request id that may name an output folder: what Lambda's look like (and nothing that escapes it).
+REQUEST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,127}$")
 
 
 class EventError(ValueError):
@@ -24,6 +28,13 @@ class S3Object:
 
     def event_json(self) -> str:
         return json.dumps({"Records": [self.record]}, separators=(",", ":"))
+
+    @property
+    def fixed_request_id(self) -> str | None:
+        """The request id a record of an operator-dispatched run carries (the same one every time that
+        object is dispatched in that run, so a repeated dispatch writes the same outputs, not new ones)."""
+        fixed = (self.record.get("scar") or {}).get("requestId") if isinstance(self.record, Mapping) else None
+        return fixed if isinstance(fixed, str) and REQUEST_ID.match(fixed) else None
 
 
 def s3_objects(event: Mapping[str, Any]) -> list[S3Object]:

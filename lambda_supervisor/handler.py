@@ -17,7 +17,13 @@ from lambda_supervisor import logs
 from lambda_supervisor.config import SupervisorConfig
 from lambda_supervisor.events import http_request, s3_objects
 from lambda_supervisor.http_answer import answer
-from lambda_supervisor.supervisor import ScriptFailedError, failure_message, process_object, stop_margin
+from lambda_supervisor.supervisor import (
+    ScriptFailedError,
+    failure_message,
+    process_object,
+    record_request_id,
+    stop_margin,
+)
 
 
 @functools.cache
@@ -46,7 +52,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     logs.phase("start", request_id, records=len(objects))
     results = [
         # Each record of a multi-record event gets its own output folder.
-        process_object(_client(), obj, config, request_id if i == 0 else f"{request_id}-{i}", deadline)
+        process_object(_client(), obj, config, record_request_id(obj, request_id, i), deadline)
         for i, obj in enumerate(objects)
     ]
     summary = {"requestId": request_id, "records": [r.summary() for r in results]}

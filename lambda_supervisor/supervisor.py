@@ -40,6 +40,12 @@ class RecordResult:
                 "exitCode": self.exit_code, "timedOut": self.timed_out}
 
 
+def record_request_id(obj: S3Object, request_id: str, index: int) -> str:
+    """The folder a record's outputs go to: the invocation's request id (a suffix per extra record),
+    or the fixed one of a record the operator dispatched from what was already in the bucket."""
+    return obj.fixed_request_id or (request_id if index == 0 else f"{request_id}-{index}")
+
+
 def output_key(prefix: str, request_id: str, relative: str, layout: str) -> str:
     base = prefix if not prefix or prefix.endswith("/") else prefix + "/"
     return f"{base}{request_id}/{relative}" if layout == "requestId" else f"{base}{relative}"

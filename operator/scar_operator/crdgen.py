@@ -62,6 +62,7 @@ SCAR_FUNCTION = KindInfo(
         {"name": "Function", "type": "string", "jsonPath": ".status.functionName"},
         {"name": "ARN", "type": "string", "jsonPath": ".status.functionArn", "priority": 1},
         {"name": "URL", "type": "string", "jsonPath": ".status.url", "priority": 1},
+        {"name": "Existing", "type": "string", "jsonPath": ".status.existingObjects.phase", "priority": 1},
         {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
     ),
 )

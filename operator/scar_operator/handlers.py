@@ -6,6 +6,7 @@ boto3 blocks, so every handler is a plain `def`: kopf runs it in its thread pool
 
 from __future__ import annotations
 
+import datetime
 import logging
 import threading
 import time
@@ -20,6 +21,7 @@ from scar_operator import (
     VERSION,
     batch_controller,
     conditions,
+    existing_objects,
     function_controller,
     log_levels,
     metrics,
@@ -29,6 +31,7 @@ from scar_operator.account import controller as account_controller
 from scar_operator.account import enforcement
 from scar_operator.account.selection import AccountEntry, Tenancy, account_entry, tenancy_of
 from scar_operator.account.sessions import AccountSessions
+from scar_operator.aws.errors import AwsError
 from scar_operator.aws.rate_limits import RateLimiter, parse_overrides
 from scar_operator.aws.session import AwsClients
 from scar_operator.object_events import events_of
@@ -226,6 +229,44 @@ def _register(plural: str, handler_prefix: str, reconcile: Callable[..., PassRes
 
 _register("scarfunctions", "function", function_controller.reconcile, function_controller.teardown)
 _register("scarbatchjobs", "batch_job", batch_controller.reconcile, batch_controller.teardown)
+
+
+def _has_existing_work(meta: kopf.Meta, spec: kopf.Spec, status: kopf.Status, **_: Any) -> bool:
+    return not meta.get("deletionTimestamp") and existing_objects.has_work(meta, spec, status)
+
+
+def _existing_tick(body: kopf.Body, meta: kopf.Meta, spec: kopf.Spec, status: kopf.Status, patch: kopf.Patch,
+                   **kwargs: Any) -> None:
+    """One tick of a run over what is already under the inputs (existing_objects.py)."""
+    uid = str(meta.get("uid") or f"{meta.get('namespace')}/{meta.get('name')}")
+    with _object_lock(uid):
+        acting_as = tenancy(str(meta.get("namespace")), kwargs)
+        if acting_as.refusal is not None:
+            return
+        state = existing_objects.new_run(meta, spec, status, datetime.datetime.now(datetime.UTC)) \
+            or dict(status.get("existingObjects") or {})
+        if state.get("phase") not in ("Counting", "Dispatching"):
+            return
+        function = status.get("functionName") or status.get("dispatcherFunctionName")
+        region = status.get("region")
+        if not function or not region:
+            return
+        clients = sessions().clients_for(acting_as.account_name, acting_as.account)
+        owner = f"{body.get('kind')}/{meta.get('namespace')}/{meta.get('name')}"
+        run = existing_objects.Run(
+            clients.client("s3", region), clients.client("lambda", region), str(function), owner,
+            existing_objects.sources_of(spec, state.get("prefix")), state,
+            existing_objects.Pacing(SETTINGS.existing_chunk, SETTINGS.existing_workers))
+        try:
+            patch.status["existingObjects"] = run.tick()
+        except AwsError as e:
+            # Throttled or refused while listing or dispatching: the run stays where it was recorded.
+            patch.status["existingObjects"] = {**state, "message": str(e)}
+
+
+for _plural, _prefix in (("scarfunctions", "function"), ("scarbatchjobs", "batch_job")):
+    kopf.timer(GROUP, VERSION, _plural, id=f"{_prefix}_existing", interval=SETTINGS.existing_tick_seconds,
+               when=_has_existing_work)(_existing_tick)
 
 
 def _account_pass(name: str, meta: kopf.Meta, spec: kopf.Spec, status: kopf.Status, patch: kopf.Patch,

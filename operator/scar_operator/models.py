@@ -171,6 +171,11 @@ class _DataContract(_Model):
         Literal["Delete", "Retain"],
         Field(description="Retain leaves the AWS compute in place when the object is deleted. Buckets always stay."),
     ] = "Delete"
+    process_existing: Annotated[
+        bool,
+        Field(description="Once Ready, also process the objects already under the inputs, each once "
+                          "(progress in status.existingObjects)."),
+    ] = False
 
     @field_validator("environment")
     @classmethod

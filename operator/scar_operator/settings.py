@@ -38,6 +38,11 @@ class OperatorSettings:
     # A namespace that no ScarAccount selects is refused (many teams) rather than served with the
     # operator's own identity and no guardrails (one team).
     require_account: bool = False
+    # Runs over what is already under the inputs: one chunk of objects per tick of this interval,
+    # dispatched this many at a time.
+    existing_tick_seconds: float = 1.0
+    existing_chunk: int = 25
+    existing_workers: int = 4
 
     @classmethod
     def from_environ(cls, environ: dict[str, str] | None = None) -> OperatorSettings:
@@ -56,5 +61,8 @@ class OperatorSettings:
             aws_rates=env.get("SCAR_AWS_RATES", ""),
             aws_rate_share=float(env.get("SCAR_AWS_RATE_SHARE", cls.aws_rate_share)),
             require_account=env.get("SCAR_REQUIRE_ACCOUNT", "").lower() in ("1", "true", "yes"),
+            existing_tick_seconds=float(env.get("SCAR_EXISTING_TICK_SECONDS", cls.existing_tick_seconds)),
+            existing_chunk=int(env.get("SCAR_EXISTING_CHUNK", cls.existing_chunk)),
+            existing_workers=int(env.get("SCAR_EXISTING_WORKERS", cls.existing_workers)),
             default_region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION"),
         )

@@ -27,6 +27,21 @@ class Condition(_Status):
     observed_generation: int | None = None
 
 
+class ExistingObjectsStatus(_Status):
+    """A run over what was already under the inputs (spec.processExisting, `kubectl scar run`)."""
+
+    run_id: str
+    prefix: str | None = None
+    before: Annotated[str, Field(description="Objects last modified up to this second are the run's.")]
+    phase: Literal["Counting", "Dispatching", "Done"]
+    total: int | None = None
+    dispatched: int = 0
+    failed: Annotated[int, Field(description="Objects AWS refused to dispatch (see message).")] = 0
+    input: Annotated[int, Field(description="The input being gone through, by index.")] = 0
+    after: Annotated[str, Field(description="The last key dispatched under that input (S3 lists in key order).")] = ""
+    message: str | None = None
+
+
 class CommonStatus(_Status):
     observed_generation: int | None = None
     conditions: Annotated[
@@ -40,6 +55,7 @@ class CommonStatus(_Status):
     trigger_buckets: Annotated[
         list[str], Field(description="Buckets that carry this object's notification entries.")
     ] = []
+    existing_objects: ExistingObjectsStatus | None = None
 
 
 class ScarFunctionStatus(CommonStatus):

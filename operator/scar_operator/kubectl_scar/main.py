@@ -6,6 +6,7 @@
     kubectl scar logs NAME [--follow]   the function's (or the Batch jobs') logs
     kubectl scar invoke NAME FILE       run the function on one file now
     kubectl scar invoke NAME [FILE] --http [-o OUT]   post to the function's URL, write the answer
+    kubectl scar run NAME [--prefix P]  process what is already under the input, each object once
     kubectl scar convert -f SCAR.yaml   a SCAR definition as manifests
 """
 
@@ -99,6 +100,25 @@ def _invoke(args: argparse.Namespace) -> int:
     return invoke(_aws("s3", target), _aws("lambda", target), target, Path(args.file))
 
 
+def _run(args: argparse.Namespace) -> int:
+    from scar_operator.kubectl_scar.run import follow, request_run, status_reader
+
+    api, namespace = load_kube(args.context)
+    target = find(api, args.namespace or namespace, args.name, use_account=False)
+    run_id = request_run(api, target, args.prefix)
+    print(f"kubectl scar run: run {run_id} asked of {target.kind} {target.namespace}/{target.name}", file=sys.stderr)
+    if args.no_wait:
+        return 0
+    try:
+        done = follow(status_reader(api, target), run_id, args.timeout)
+    except KeyboardInterrupt:
+        print("kubectl scar run: stopped watching; the run goes on (status.existingObjects)", file=sys.stderr)
+        return 130
+    print(f"{done.get('dispatched', 0)} of {done.get('total', 0)} objects dispatched, {done.get('failed', 0)} refused"
+          + (f" (last: {done['message']})" if done.get("message") else ""))
+    return 1 if done.get("failed") else 0
+
+
 def _convert(args: argparse.Namespace) -> int:
     from scar_operator.kubectl_scar.convert import convert, render, spec_problems
 
@@ -154,6 +174,11 @@ def build_parser() -> argparse.ArgumentParser:
     inv.add_argument("--http", action="store_true",
                      help="send FILE in an HTTP request to the function's URL (GET without FILE); print the answer")
     inv.add_argument("-o", "--output", help="with --http: write the answer here instead of stdout")
+
+    run = command("run", _run, "process the objects already under the input, each once (the operator does it)")
+    run.add_argument("--prefix", help="only keys under this prefix (under, or relative to, the input's prefix)")
+    run.add_argument("--no-wait", action="store_true", help="ask for the run and return")
+    run.add_argument("--timeout", type=float, default=3600, help="seconds to follow the run (default 3600)")
 
     conv = command("convert", _convert, "print a SCAR definition as ScarFunction / ScarBatchJob manifests",
                    needs_name=False)

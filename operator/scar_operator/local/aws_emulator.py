@@ -20,13 +20,20 @@ from dataclasses import dataclass
 
 from moto.awslambda import models as lambda_models
 from moto.awslambda import policy as lambda_policy
+from moto.awslambda_simple import models as lambda_simple_models
 from moto.batch import models as batch_models
 from moto.s3 import models as s3_models
 from moto.s3 import notifications as s3_notifications
 from moto.server import ThreadedMotoServer
 
 from scar_operator.local import aws_rules
-from scar_operator.local.aws_rules import teach_batch, teach_lambda, teach_lambda_policy, teach_s3
+from scar_operator.local.aws_rules import (
+    teach_async_invocations,
+    teach_batch,
+    teach_lambda,
+    teach_lambda_policy,
+    teach_s3,
+)
 
 _patch_lock = threading.Lock()
 _patched = False
@@ -48,6 +55,7 @@ def teach_moto() -> None:
         teach_batch(batch_models.BatchBackend)
         teach_lambda(lambda_models.LambdaBackend, lambda_models.LambdaFunction)
         teach_lambda_policy(lambda_policy.Policy)
+        teach_async_invocations(lambda_simple_models.LambdaSimpleBackend)
         teach_s3(s3_models.S3Backend)
         # An S3 notification would make moto start a container for the function (and fail, loudly).
         s3_notifications._invoke_awslambda = lambda *args, **kwargs: None

@@ -18,6 +18,7 @@ as strict as AWS where this project's clients depend on it:
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -140,6 +141,31 @@ def teach_lambda(backend: Any, function: Any) -> None:
     backend.create_function_url_config = create_function_url_config
     backend.update_function_code = updater(update_code)
     backend.update_function_configuration = updater(update_configuration)
+
+
+# Where the emulated Lambda queues what it would run asynchronously (InvocationType Event): moto
+# runs nothing without Docker, and the local runtime reads this queue to run it, as Lambda would.
+ASYNC_INVOCATIONS_QUEUE = "scar-local-async-invocations"
+
+
+def teach_async_invocations(simple_backend: Any) -> None:
+    """An Event invocation is accepted (202, no payload) and queued for the local runtime."""
+    from moto.sqs.models import sqs_backends
+
+    invoke = simple_backend.invoke
+
+    def queued_invoke(self: Any, function_name: str, qualifier: str | None, body: Any, headers: Any,
+                      response_headers: Any) -> Any:
+        if (headers or {}).get("x-amz-invocation-type") != "Event":
+            return invoke(self, function_name, qualifier, body, headers, response_headers)
+        fn = self.get_function(function_name, qualifier)
+        queues = sqs_backends[self.account_id][self.region_name]
+        queues.create_queue(ASYNC_INVOCATIONS_QUEUE)
+        queues.send_message(ASYNC_INVOCATIONS_QUEUE, json.dumps({"function": fn.function_arn,
+                                                                  "event": json.loads(body or "{}")}))
+        return b""
+
+    simple_backend.invoke = queued_invoke
 
 
 def teach_lambda_policy(policy: Any) -> None:

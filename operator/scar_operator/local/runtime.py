@@ -14,6 +14,9 @@ the runtime assumes the role and hands the supervisor those credentials, so a fu
 tenant's account reads and writes that account's buckets. With `role_arn`, the runtime itself
 watches the account that role belongs to (a ScarAccount's), instead of its own credentials'.
 
+Asynchronous invocations (InvocationType Event: the operator's dispatch of what was already in
+a bucket) are queued by the emulated Lambda (aws_rules.py); the runtime runs them too.
+
 It also serves the account's function URLs on loopback (`function_url_endpoint`, see
 function_urls.py): a request signed with the runtime's own credentials passes AWS_IAM.
 """
@@ -44,6 +47,7 @@ import boto3
 
 from lambda_supervisor.events import s3_event
 from scar_operator.dispatcher_package import dispatcher_zip
+from scar_operator.local.aws_rules import ASYNC_INVOCATIONS_QUEUE
 from scar_operator.local.credentials import RoleCredentials, assume_role
 from scar_operator.local.function_urls import FunctionUrlServer
 
@@ -117,6 +121,7 @@ class LocalRuntime:
         self._s3 = session.client("s3", endpoint_url=endpoint)
         self._lambda = session.client("lambda", endpoint_url=endpoint)
         self._batch = session.client("batch", endpoint_url=endpoint)
+        self._sqs = session.client("sqs", endpoint_url=endpoint)
         key, secret = self._aws_env.get("AWS_ACCESS_KEY_ID"), self._aws_env.get("AWS_SECRET_ACCESS_KEY")
         secrets = {**({key: secret} if key and secret else {}), **(known_credentials or {})}
         self._urls = FunctionUrlServer(lambda_=self._lambda, invoke=self._invoke_over_http, secrets=secrets,
@@ -175,8 +180,24 @@ class LocalRuntime:
         while not self._stop.wait(self._poll_seconds):
             try:
                 self._scan(fire=True)
+                self._run_queued()
             except Exception:
                 log.exception("local runtime: scanning S3 failed")
+
+    def _run_queued(self) -> None:
+        """What the emulated Lambda was asked to run asynchronously, run here (each message once)."""
+        try:
+            queue = self._sqs.get_queue_url(QueueName=ASYNC_INVOCATIONS_QUEUE)["QueueUrl"]
+        except self._sqs.exceptions.QueueDoesNotExist:
+            return
+        while True:
+            messages = self._sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
+            if not messages:
+                return
+            for message in messages:
+                queued = json.loads(message["Body"])
+                self._submit(self._invoke_event, queued["function"], queued["event"])
+                self._sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
 
     def _scan(self, *, fire: bool) -> None:
         for bucket in self._s3.list_buckets().get("Buckets", []):
@@ -214,7 +235,10 @@ class LocalRuntime:
     # --- Lambda ---
 
     def _invoke(self, function_arn: str, bucket: str, key: str, size: int) -> None:
-        run = self.invoke(function_arn, s3_event(bucket, key, size))
+        self._invoke_event(function_arn, s3_event(bucket, key, size))
+
+    def _invoke_event(self, function_arn: str, event: dict[str, Any]) -> None:
+        run = self.invoke(function_arn, event)
         self._record(run)
         for job in run.result.get("jobs", []) if run.succeeded else []:
             self._submit(self._run_job, job["jobId"])
