@@ -90,7 +90,7 @@ def test_what_was_there_before_is_processed_once_even_when_the_operator_dies_mid
         assert done
         state = existing(cluster, namespace, "detector")
         assert (state["runId"], state["total"], state["dispatched"], state["failed"]) == (INITIAL_RUN, 10, 10, 0)
-        wait_for(lambda: len(output_folders(aws, bucket)) >= 10 and runtime.idle() or None, timeout=60,
+        wait_for(lambda: (len(output_folders(aws, bucket)) >= 10 and runtime.idle()) or None, timeout=60,
                  what="ten objects processed")
 
         # Each object once: one output folder per object, named by the run's fixed request id, even
@@ -129,11 +129,12 @@ def test_kubectl_scar_run_processes_what_is_under_a_prefix_and_shows_the_outcome
 
         out = capsys.readouterr().out
         assert code == 0 and "2 of 2 objects dispatched, 0 refused" in out
-        wait_for(lambda: len(output_folders(aws, bucket)) >= 2 and runtime.idle() or None, timeout=60,
+        wait_for(lambda: (len(output_folders(aws, bucket)) >= 2 and runtime.idle()) or None, timeout=60,
                  what="two objects processed")
         assert sorted(output_folders(aws, bucket).values()) == ["frames/a/1.jpg", "frames/a/2.jpg"]
         state = existing(cluster, namespace, "detector")
-        annotation = json.loads(cluster.get(FUNCTIONS, namespace, "detector")["metadata"]["annotations"][RUN_ANNOTATION])
+        annotations = (cluster.get(FUNCTIONS, namespace, "detector") or {})["metadata"]["annotations"]
+        annotation = json.loads(annotations[RUN_ANNOTATION])
         assert state["runId"] == annotation["id"] and state["prefix"] == "a/"
     finally:
         runtime.stop()
@@ -151,7 +152,7 @@ def test_a_batch_job_processes_what_was_there_through_its_dispatcher(
         wait_ready(cluster, namespace, "split", BATCH_JOBS)
         wait_for(lambda: existing(cluster, namespace, "split", BATCH_JOBS).get("phase") == "Done" or None,
                  timeout=60, what="the run to finish")
-        wait_for(lambda: len(output_folders(aws, bucket)) >= 2 and runtime.idle() or None, timeout=60,
+        wait_for(lambda: (len(output_folders(aws, bucket)) >= 2 and runtime.idle()) or None, timeout=60,
                  what="two Batch jobs run")
         assert sorted(output_folders(aws, bucket).values()) == ["videos/one.avi", "videos/two.avi"]
         assert sorted(r.kind for r in runtime.runs) == ["batch", "batch", "lambda", "lambda"]

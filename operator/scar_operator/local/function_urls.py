@@ -106,7 +106,8 @@ class FunctionUrlServer:
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
+        if self._thread.is_alive():  # shutdown() waits for serve_forever(), which a server never started never runs
+            self._server.shutdown()
         self._server.server_close()
 
     def _function_at(self, host: str) -> tuple[str, str] | None:
