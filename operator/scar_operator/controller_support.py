@@ -8,7 +8,7 @@ from typing import Any
 
 from scar_operator import naming, reconciler
 from scar_operator.aws.session import AwsClients
-from scar_operator.desired import Account
+from scar_operator.function.desired import Account
 from scar_operator.models import SpecError
 from scar_operator.settings import OperatorSettings
 

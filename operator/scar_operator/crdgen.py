@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from scar_operator import GROUP, VERSION
 from scar_operator.account.spec import ScarAccountSpec, ScarAccountStatus
-from scar_operator.batch_models import ScarBatchJobSpec
+from scar_operator.batchjob.spec import ScarBatchJobSpec
 from scar_operator.models import ScarFunctionSpec
 from scar_operator.status_model import ScarBatchJobStatus, ScarFunctionStatus
 

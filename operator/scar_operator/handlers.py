@@ -19,10 +19,8 @@ import kopf
 from scar_operator import (
     GROUP,
     VERSION,
-    batch_controller,
     conditions,
     existing_objects,
-    function_controller,
     log_levels,
     metrics,
     retry_delays,
@@ -34,6 +32,8 @@ from scar_operator.account.sessions import AccountSessions
 from scar_operator.aws.errors import AwsError
 from scar_operator.aws.rate_limits import RateLimiter, parse_overrides
 from scar_operator.aws.session import AwsClients
+from scar_operator.batchjob import controller as batch_controller
+from scar_operator.function import controller as function_controller
 from scar_operator.object_events import events_of
 from scar_operator.outcome import PassResult
 from scar_operator.settings import OperatorSettings

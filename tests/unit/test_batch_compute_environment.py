@@ -12,8 +12,8 @@ import pytest
 from scar_operator import reconciler
 from scar_operator.aws.batch_compute_environment import ComputeEnvironment
 from scar_operator.aws.errors import AwsError, ErrorKind
-from scar_operator.batch_desired import ComputePlan, Network
-from scar_operator.desired import Account
+from scar_operator.batchjob.desired import ComputePlan, Network
+from scar_operator.function.desired import Account
 from scar_operator.naming import Owner
 
 OWNER = Owner("ScarBatchJob", "video", "split")

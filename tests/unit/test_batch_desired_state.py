@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 from scar_operator import naming
-from scar_operator.batch_desired import JOB_DEFINITION_LIMIT_BYTES, BatchPlan, Network, plan_batch_job
-from scar_operator.batch_models import parse_batch_job_spec
-from scar_operator.desired import Account
+from scar_operator.batchjob.desired import JOB_DEFINITION_LIMIT_BYTES, BatchPlan, Network, plan_batch_job
+from scar_operator.batchjob.spec import parse_batch_job_spec
 from scar_operator.dispatcher_package import dispatcher_zip
+from scar_operator.function.desired import Account
 from scar_operator.models import SpecError
 
 from lambda_supervisor.config import CONFIG_ENV, SupervisorConfig

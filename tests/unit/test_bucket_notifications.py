@@ -13,7 +13,7 @@ from moto import mock_aws
 from scar_operator.aws import s3_notification
 from scar_operator.aws.errors import AwsError, ErrorKind
 from scar_operator.aws.s3_notification import BucketNotifications
-from scar_operator.desired import NotificationEntry
+from scar_operator.function.desired import NotificationEntry
 
 FUNCTION = "arn:aws:lambda:us-east-1:123456789012:function:mine"
 OTHER = "arn:aws:lambda:us-east-1:123456789012:function:theirs"

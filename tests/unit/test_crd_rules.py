@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 import yaml
-from scar_operator import crdgen, function_controller
-from scar_operator.batch_models import parse_batch_job_spec
+from scar_operator import crdgen
+from scar_operator.batchjob.spec import parse_batch_job_spec
+from scar_operator.function import controller as function_controller
 from scar_operator.local import structural
 from scar_operator.models import SpecError, parse_function_spec
 from scar_operator.settings import OperatorSettings

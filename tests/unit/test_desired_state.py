@@ -6,7 +6,7 @@ import json
 
 import pytest
 from scar_operator import naming
-from scar_operator.desired import Account, plan_function
+from scar_operator.function.desired import Account, plan_function
 from scar_operator.models import SpecError, parse_function_spec
 
 from lambda_supervisor.config import CONFIG_ENV, SupervisorConfig

@@ -18,7 +18,7 @@ from scar_operator.aws.errors import AwsError
 from scar_operator.aws.lambda_function_url import PublicUrlAccess
 from scar_operator.aws.session import AwsClients
 from scar_operator.controller_support import account_in
-from scar_operator.function_resources import trigger
+from scar_operator.function.resources import trigger
 from scar_operator.outcome import PassResult
 
 REASON = "PolicyViolation"

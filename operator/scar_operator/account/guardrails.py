@@ -10,7 +10,7 @@ import fnmatch
 from collections.abc import Iterator
 
 from scar_operator.account.spec import ScarAccountSpec
-from scar_operator.batch_models import ScarBatchJobSpec
+from scar_operator.batchjob.spec import ScarBatchJobSpec
 from scar_operator.models import ScarFunctionSpec
 
 Spec = ScarFunctionSpec | ScarBatchJobSpec

@@ -13,8 +13,8 @@ from typing import Any
 from scar_operator.aws.batch_lifecycle import disable_then_delete, not_ours_or_settling
 from scar_operator.aws.errors import AwsError, ErrorKind, call, call_idempotent
 from scar_operator.aws.service_linked_role import BatchServiceLinkedRole
-from scar_operator.batch_desired import ComputePlan
-from scar_operator.desired import Account
+from scar_operator.batchjob.desired import ComputePlan
+from scar_operator.function.desired import Account
 from scar_operator.naming import Owner
 from scar_operator.reconciler import Observation
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from scar_operator.aws.errors import call, call_idempotent
-from scar_operator.batch_desired import JobDefinitionPlan
+from scar_operator.batchjob.desired import JobDefinitionPlan
 from scar_operator.naming import OWNER_TAG, Owner
 from scar_operator.reconciler import Observation
 

@@ -9,7 +9,7 @@ from urllib.parse import unquote
 
 from scar_operator.aws.confirmed_facts import ConfirmedFacts
 from scar_operator.aws.errors import call, call_idempotent, call_or_none
-from scar_operator.desired import ROLE_PATH, canonical
+from scar_operator.function.desired import ROLE_PATH, canonical
 from scar_operator.naming import OWNER_TAG, Owner
 from scar_operator.reconciler import Observation
 

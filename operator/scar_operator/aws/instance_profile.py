@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from scar_operator.aws.errors import call, call_idempotent, call_or_none
-from scar_operator.desired import ROLE_PATH
+from scar_operator.function.desired import ROLE_PATH
 from scar_operator.naming import OWNER_TAG, Owner
 from scar_operator.reconciler import Observation
 

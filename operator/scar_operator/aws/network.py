@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from scar_operator.aws.errors import call
-from scar_operator.batch_desired import Network
+from scar_operator.batchjob.desired import Network
 from scar_operator.models import SpecError
 
 

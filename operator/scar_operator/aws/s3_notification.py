@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scar_operator.aws.errors import AwsError, ErrorKind, call, call_or_none
-from scar_operator.desired import NotificationEntry, canonical
+from scar_operator.function.desired import NotificationEntry, canonical
 from scar_operator.models import key_filters_overlap, s3_events_overlap
 from scar_operator.reconciler import Observation
 

@@ -261,7 +261,7 @@ def render(conversion: Conversion) -> str:
 
 def spec_problems(conversion: Conversion) -> list[str]:
     """What the API server or the operator would refuse in the converted specs, each naming its field."""
-    from scar_operator.batch_models import parse_batch_job_spec
+    from scar_operator.batchjob.spec import parse_batch_job_spec
     from scar_operator.models import SpecError, parse_function_spec
 
     problems = []

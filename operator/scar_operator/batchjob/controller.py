@@ -13,9 +13,9 @@ from scar_operator.aws.batch_job_queue import shared_queue_platform
 from scar_operator.aws.errors import AwsError
 from scar_operator.aws.network import resolve_network
 from scar_operator.aws.session import AwsClients
-from scar_operator.batch_desired import BatchPlan, Network, plan_batch_job
-from scar_operator.batch_models import ScarBatchJobSpec, parse_batch_job_spec
-from scar_operator.batch_resources import batch_inventory, batch_teardown_inventory
+from scar_operator.batchjob.desired import BatchPlan, Network, plan_batch_job
+from scar_operator.batchjob.resources import batch_inventory, batch_teardown_inventory
+from scar_operator.batchjob.spec import ScarBatchJobSpec, parse_batch_job_spec
 from scar_operator.controller_support import (
     account_in,
     buckets_to_remember,

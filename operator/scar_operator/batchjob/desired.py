@@ -16,8 +16,8 @@ from typing import Any
 from lambda_supervisor.batch import TIMEOUT_ENV
 from lambda_supervisor.config import CONFIG_ENV, BatchTarget, SupervisorConfig
 from scar_operator import naming
-from scar_operator.batch_models import ScarBatchJobSpec, check_fargate_resources
-from scar_operator.desired import (
+from scar_operator.batchjob.spec import ScarBatchJobSpec, check_fargate_resources
+from scar_operator.function.desired import (
     ROLE_PATH,
     Account,
     NotificationEntry,

@@ -23,8 +23,8 @@ from scar_operator.controller_support import (
     recorded_trigger_buckets,
     teardown_region,
 )
-from scar_operator.desired import FunctionPlan, plan_function
-from scar_operator.function_resources import function_inventory, teardown_inventory
+from scar_operator.function.desired import FunctionPlan, plan_function
+from scar_operator.function.resources import function_inventory, teardown_inventory
 from scar_operator.models import ScarFunctionSpec, SpecError, parse_function_spec
 from scar_operator.outcome import PassResult, from_aws_error, from_outcome, from_spec_error, from_teardown_outcome
 from scar_operator.settings import OperatorSettings

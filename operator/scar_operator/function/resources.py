@@ -14,7 +14,7 @@ from scar_operator.aws.log_group import LogGroup
 from scar_operator.aws.s3_bucket import S3Bucket
 from scar_operator.aws.s3_notification import BucketNotifications
 from scar_operator.aws.session import AwsClients
-from scar_operator.desired import (
+from scar_operator.function.desired import (
     ROLE_POLICY_NAME,
     Account,
     FunctionPlan,

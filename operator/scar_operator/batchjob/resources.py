@@ -20,7 +20,7 @@ from scar_operator.aws.log_group import LogGroup
 from scar_operator.aws.s3_bucket import S3Bucket
 from scar_operator.aws.service_linked_role import BatchServiceLinkedRole
 from scar_operator.aws.session import AwsClients
-from scar_operator.batch_desired import (
+from scar_operator.batchjob.desired import (
     DISPATCHER_HANDLER,
     DISPATCHER_MEMORY,
     DISPATCHER_RUNTIME,
@@ -31,9 +31,9 @@ from scar_operator.batch_desired import (
     Network,
     batch_arn,
 )
-from scar_operator.desired import ROLE_POLICY_NAME, Account, NotificationEntry, RolePlan, trust_policy
 from scar_operator.dispatcher_package import dispatcher_zip
-from scar_operator.function_resources import Inventory, trigger
+from scar_operator.function.desired import ROLE_POLICY_NAME, Account, NotificationEntry, RolePlan, trust_policy
+from scar_operator.function.resources import Inventory, trigger
 from scar_operator.reconciler import Resource
 
 ROLE_PURPOSES = ("dispatch", "job", "exec", "instance")
