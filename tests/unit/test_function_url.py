@@ -104,3 +104,23 @@ def test_a_url_found_as_wanted_is_not_read_again_for_the_same_function_revision(
     assert again.observe().in_sync and again.url == first.url
     function.revision_seen = ("rev-2", "2026-11-27T10:05:00.000+0000")
     assert LambdaFunctionUrl(lambda_, NAME, "AWS_IAM", None, function=function, facts=facts).observe().exists is False
+
+
+def test_a_confirmation_of_other_settings_is_never_taken_for_the_wanted_ones(lambda_: Any) -> None:
+    lambda_.create_function_url_config(FunctionName=NAME, AuthType="AWS_IAM")
+    facts, function = ConfirmedFacts(), LambdaFunction(lambda_, None, None)  # type: ignore[arg-type]
+    function.revision_seen = ("rev-1", "2026-11-27T10:00:00.000+0000")
+
+    def url(auth_type: str) -> LambdaFunctionUrl:
+        return LambdaFunctionUrl(lambda_, NAME, auth_type, None, function=function, facts=facts,
+                                 slow_drift_seconds=600)
+
+    assert url("AWS_IAM").observe().in_sync  # confirmed as AWS_IAM
+    opened = url("NONE")
+    assert opened.observe().in_sync is False
+    opened.update()
+    # Back to AWS_IAM at the same revision of the function: read again, found NONE, put back.
+    closing = url("AWS_IAM")
+    assert closing.observe().in_sync is False
+    closing.update()
+    assert lambda_.get_function_url_config(FunctionName=NAME)["AuthType"] == "AWS_IAM"

@@ -52,17 +52,22 @@ class LambdaFunctionUrl:
         return f"function URL of {self.function_name}"
 
     @property
-    def _as_wanted(self) -> tuple[str, ...]:
-        return ("function-url-as-wanted", self.function_name, self.auth_type,
-                json.dumps(_cors_as_compared(self.cors), sort_keys=True))
+    def _fact(self) -> tuple[str, str]:
+        # One fact per function, whatever settings it was confirmed with (they are in its value):
+        # a change of auth type or CORS then never meets a confirmation of the old settings.
+        return ("function-url", self.function_name)
+
+    @property
+    def _wanted(self) -> str:
+        return json.dumps([self.auth_type, _cors_as_compared(self.cors)], sort_keys=True)
 
     def observe(self) -> Observation:
         if self.function is not None and self.function.created_now:
             return Observation(exists=False)
         version = _fact_version(self.function)
-        remembered = self.facts.value(self._as_wanted, version=version) if version is not None else None
-        if isinstance(remembered, str):
-            self.url = remembered
+        remembered = self.facts.value(self._fact, version=version) if version is not None else None
+        if isinstance(remembered, tuple) and remembered[0] == self._wanted:
+            self.url = remembered[1]
             return Observation(exists=True, in_sync=True)
         found = call_or_none("GetFunctionUrlConfig",
                              lambda: self.lambda_.get_function_url_config(FunctionName=self.function_name))
@@ -73,7 +78,7 @@ class LambdaFunctionUrl:
                    and _cors_as_compared(found.get("Cors")) == _cors_as_compared(self.cors)
                    and str(found.get("InvokeMode") or INVOKE_MODE).upper() == INVOKE_MODE)
         if in_sync and version is not None:
-            self.facts.confirm(self._as_wanted, self.slow_drift_seconds, version=version, value=self.url)
+            self.facts.confirm(self._fact, self.slow_drift_seconds, version=version, value=(self._wanted, self.url))
         return Observation(exists=True, in_sync=in_sync)
 
     def _settings(self) -> dict[str, Any]:
@@ -86,13 +91,13 @@ class LambdaFunctionUrl:
         return None
 
     def update(self) -> str | None:
-        self.facts.forget(self._as_wanted)
+        self.facts.forget(self._fact)
         changed = call("UpdateFunctionUrlConfig", lambda: self.lambda_.update_function_url_config(**self._settings()))
         self.url = str(changed["FunctionUrl"])
         return None
 
     def delete(self) -> str | None:
-        self.facts.forget(self._as_wanted)
+        self.facts.forget(self._fact)
         call_idempotent("DeleteFunctionUrlConfig",
                         lambda: self.lambda_.delete_function_url_config(FunctionName=self.function_name))
         return None
