@@ -14,7 +14,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from scar_operator.kubectl_scar.http_invoke import ENDPOINT_ENV, signed_request
+from scar_operator.kubectl_scar.http_invoke import ENDPOINT_ENV, signed_headers
 from scar_operator.kubectl_scar.main import main as kubectl_scar
 from scar_operator.local.runtime import LocalRuntime
 
@@ -40,7 +40,7 @@ def post(runtime: LocalRuntime, url: str, body: bytes, *, sign: bool,
     from botocore.credentials import Credentials
 
     credentials = Credentials(CREDENTIALS["AWS_ACCESS_KEY_ID"], secret, CREDENTIALS["AWS_SESSION_TOKEN"])
-    _, headers = signed_request(url, "POST", body, "text/plain", credentials if sign else None, REGION)
+    headers = signed_headers(url, "POST", body, "text/plain", credentials if sign else None, REGION)
     request = urllib.request.Request(  # noqa: S310 (the runtime's loopback http server)
         runtime.function_url_endpoint + (urlsplit(url).path or "/"), data=body, headers=headers, method="POST")
     try:
@@ -58,7 +58,7 @@ def statement_ids(aws: EmulatedAws, function: str) -> set[str]:
     return {s["Sid"] for s in json.loads(policy)["Statement"]}
 
 
-def test_an_iam_url_answers_signed_requests_only_then_opens_to_everyone_then_goes_away(
+def test_an_iam_url_answers_signed_headerss_only_then_opens_to_everyone_then_goes_away(
     cluster: Cluster, aws: EmulatedAws, namespace: str, operator: OperatorProcess, runtime: LocalRuntime,
 ) -> None:
     cors = {"allowOrigins": ["https://example.com"], "allowMethods": ["POST"], "maxAge": 300}

@@ -35,9 +35,9 @@ def url_of(target: Target) -> tuple[str, str]:
     return str(url), str(target.status.get("urlAuthType") or "AWS_IAM")
 
 
-def signed_request(url: str, method: str, body: bytes, content_type: str | None, credentials: Any,
-                   region: str) -> tuple[str, dict[str, str]]:
-    """The headers of a SigV4-signed request (credentials: botocore's, None for an unsigned one)."""
+def signed_headers(url: str, method: str, body: bytes, content_type: str | None, credentials: Any,
+                   region: str) -> dict[str, str]:
+    """The headers of a SigV4-signed request to `url` (credentials: botocore's, None for an unsigned one)."""
     from botocore.auth import SigV4Auth
     from botocore.awsrequest import AWSRequest
 
@@ -47,20 +47,18 @@ def signed_request(url: str, method: str, body: bytes, content_type: str | None,
         SigV4Auth(credentials, "lambda", region).add_auth(request)
     headers = dict(request.headers.items())
     headers["Host"] = urlsplit(url).netloc
-    return url, headers
+    return headers
 
 
 def invoke_http(session: Any, target: Target, file: Path | None, output: BinaryIO | None = None,
-                query: dict[str, str] | None = None, endpoint: str | None = None) -> int:
+                endpoint: str | None = None) -> int:
     """POST the file (GET without one); the answer's body goes to `output`. 0 when the answer is 2xx.
 
     `endpoint`: where to connect instead of the URL's host (default: $SCAR_FUNCTION_URL_ENDPOINT)."""
     url, auth_type = url_of(target)
     body = file.read_bytes() if file is not None else b""
-    params = dict(query or {})
-    if file is not None:
-        params.setdefault("filename", file.name)
-    full = url.rstrip("/") + "/" + (f"?{urlencode(params)}" if params else "")
+    # The file's name travels with it: the supervisor names the input file after it.
+    full = url.rstrip("/") + "/" + (f"?{urlencode({'filename': file.name})}" if file is not None else "")
     content_type = (mimetypes.guess_type(file.name)[0] or "application/octet-stream") if file is not None else None
     credentials = None
     if auth_type == "AWS_IAM":
@@ -70,7 +68,7 @@ def invoke_http(session: Any, target: Target, file: Path | None, output: BinaryI
                             "credentials (set AWS_PROFILE, or run `aws configure`)")
         credentials = found.get_frozen_credentials()
     region = target.region or session.region_name or "us-east-1"
-    full, headers = signed_request(full, "POST" if file is not None else "GET", body, content_type, credentials, region)
+    headers = signed_headers(full, "POST" if file is not None else "GET", body, content_type, credentials, region)
     endpoint = endpoint or os.environ.get(ENDPOINT_ENV)
     parts = urlsplit(full)
     send_to = (endpoint.rstrip("/") + parts.path + (f"?{parts.query}" if parts.query else "")) if endpoint else full

@@ -129,9 +129,13 @@ class FunctionUrlServer:
             known = found.get(host)
         if known is None:
             return None
-        try:  # the URL may have been changed or removed since: ask again
+        try:  # the URL may have been changed, removed or made anew (another host) since: ask again
             config = self._lambda.get_function_url_config(FunctionName=known[0])
         except self._lambda.exceptions.ResourceNotFoundException:
+            config = None
+        if config is None or urlsplit(config["FunctionUrl"]).hostname != host:
+            with self._lock:
+                self._hosts.pop(host, None)
             return None
         return known[0], str(config["AuthType"])
 
