@@ -10,6 +10,7 @@ IAM policies (other accounts need a statement the platform team adds).
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -120,8 +121,15 @@ PUBLIC_GRANTS = (
 )
 
 
-def _is_everyone(principal: Any) -> bool:
-    return bool(principal == "*" or principal == {"AWS": "*"})
+def _held(grant: _Grant, statement: Mapping[str, Any]) -> bool:
+    """The statement grants this, to everyone, with this limit and nothing else."""
+    return bool(statement.get("Action") == grant.action and statement.get("Principal") in ("*", {"AWS": "*"})
+                and statement.get("Condition") == grant.condition)
+
+
+def opens_to_everyone(statements: Mapping[str, Mapping[str, Any]]) -> bool:
+    """Whether a function's policy statements (by Sid) hold both grants of a public URL, as wanted."""
+    return all(g.statement_id in statements and _held(g, statements[g.statement_id]) for g in PUBLIC_GRANTS)
 
 
 @dataclass
@@ -154,13 +162,9 @@ class PublicUrlAccess:
         if version is not None and self.facts.fresh(self._as_wanted, version=version):
             return Observation(exists=True, in_sync=True)
         found = self._statements()
-        present = [found[g.statement_id] for g in PUBLIC_GRANTS if g.statement_id in found]
-        if not present:
+        if not any(g.statement_id in found for g in PUBLIC_GRANTS):
             return Observation(exists=False)
-        in_sync = len(present) == len(PUBLIC_GRANTS) and all(
-            s.get("Action") == g.action and _is_everyone(s.get("Principal")) and s.get("Condition") == g.condition
-            for g, s in zip(PUBLIC_GRANTS, present, strict=True)
-        )
+        in_sync = opens_to_everyone(found)
         if in_sync and version is not None:
             self.facts.confirm(self._as_wanted, self.slow_drift_seconds, version=version)
         return Observation(exists=True, in_sync=in_sync)

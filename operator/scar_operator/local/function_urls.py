@@ -22,7 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from scar_operator.aws.lambda_function_url import PUBLIC_GRANTS
+from scar_operator.aws.lambda_function_url import opens_to_everyone
 from scar_operator.local import sigv4
 
 log = logging.getLogger(__name__)
@@ -35,14 +35,7 @@ _TEXT_TYPES = ("text/", "application/json", "application/xml", "application/java
 
 
 def _public(policy: Mapping[str, Any] | None) -> bool:
-    statements = {s.get("Sid"): s for s in (policy or {}).get("Statement", [])}
-    return all(
-        g.statement_id in statements
-        and statements[g.statement_id].get("Action") == g.action
-        and statements[g.statement_id].get("Condition") == g.condition
-        and statements[g.statement_id].get("Principal") in ("*", {"AWS": "*"})
-        for g in PUBLIC_GRANTS
-    )
+    return opens_to_everyone({str(s.get("Sid")): s for s in (policy or {}).get("Statement", [])})
 
 
 def url_event(method: str, path: str, query: str, headers: Mapping[str, str], body: bytes,
