@@ -32,7 +32,7 @@ from tests.harness.aws import EmulatedAws, emulated_aws
 from tests.harness.aws_proxy import Call
 from tests.harness.aws_rates import AwsRateEnforcer
 from tests.harness.cluster import Cluster, open_cluster
-from tests.harness.scar import FUNCTIONS, function_manifest
+from tests.harness.scar import BATCH_JOBS, FUNCTIONS, batch_job_manifest, condition_is, function_manifest
 
 # Where the proxy's log says "a read": Get/List/Describe/Head.
 Figures = list[tuple[str, str, str]]
@@ -137,10 +137,32 @@ def single_object_figures(cluster: Cluster, aws: EmulatedAws, workdir: Path, fig
         wait_until(lambda: count_left(cluster, namespace) == 0, timeout=120)
 
 
-def quiet(aws: EmulatedAws, seconds: float) -> bool:
-    """No AWS call for `seconds`: the pass is over."""
-    last = aws.proxy.calls_since(max(0, aws.proxy.mark() - 1))
-    return not last or time.monotonic() - last[-1].at > seconds
+def batch_job_figures(cluster: Cluster, aws: EmulatedAws, workdir: Path, figures: Figures, samples: int = 5,
+                      pending: str = "") -> None:
+    """A ScarBatchJob with its own compute environment and queue: roles, instance profile, compute
+    environment (VALID), queue (VALID), job definition, dispatcher function and its trigger."""
+    namespace = cluster.create_namespace("bench-batch")
+    with operator_for(cluster, aws, namespace, workdir, **UNPACED):
+        times, calls = [], []
+        for index in range(samples):
+            name = f"split-{index}"
+            mark = aws.proxy.mark()
+            started = time.monotonic()
+            cluster.apply(BATCH_JOBS, namespace, batch_job_manifest(
+                name, input=[{"bucket": "scar-bench-video", "prefix": f"{name}/", "suffix": ".avi"}],
+                output=[{"bucket": "scar-bench-video", "prefix": f"frames-{name}/"}]))
+            wait_until(lambda n=name: condition_is(  # type: ignore[misc]
+                cluster, namespace, n, "Ready", "True", BATCH_JOBS) is not None, timeout=120, poll=0.01)
+            times.append(time.monotonic() - started)
+            calls.append(aws.proxy.calls_since(mark))
+        line(figures, f"ScarBatchJob apply -> Ready, p50{pending}", f"{statistics.median(times):.2f} s", "<= 2 s")
+        line(figures, f"ScarBatchJob apply -> Ready, max{pending}", f"{max(times):.2f} s")
+        line(figures, "AWS calls to bring a new ScarBatchJob to Ready",
+             f"{statistics.median(len(c) for c in calls[1:]):.0f}")
+        for index in range(samples):
+            cluster.delete(BATCH_JOBS, namespace, f"split-{index}")
+        wait_until(lambda: not cluster.custom.list_namespaced_custom_object(
+            "scar.dev", "v1alpha1", namespace, BATCH_JOBS).get("items"), timeout=300)
 
 
 def bulk_figures(cluster: Cluster, aws: EmulatedAws, workdir: Path, figures: Figures, count: int,
@@ -156,7 +178,7 @@ def bulk_figures(cluster: Cluster, aws: EmulatedAws, workdir: Path, figures: Fig
         names = [f"f-{index:04d}-{uuid.uuid4().hex[:4]}" for index in range(count)]
         for name in names:
             cluster.apply(FUNCTIONS, namespace, manifest(name))
-        wait_until(lambda: len(ready_names(cluster, namespace)) == count, timeout=3600, poll=0.5)
+        wait_until(lambda: len(ready_names(cluster, namespace)) == count, timeout=3600, poll=1.0)
         apply_seconds = time.monotonic() - started
         apply_calls = aws.proxy.calls_since(mark)
         line(figures, f"{label}: apply -> all Ready", f"{apply_seconds:.1f} s")
@@ -170,7 +192,7 @@ def bulk_figures(cluster: Cluster, aws: EmulatedAws, workdir: Path, figures: Fig
         started = time.monotonic()
         for name in names:
             cluster.delete(FUNCTIONS, namespace, name)
-        wait_until(lambda: count_left(cluster, namespace) == 0, timeout=3600, poll=0.5)
+        wait_until(lambda: count_left(cluster, namespace) == 0, timeout=3600, poll=1.0)
         delete_seconds = time.monotonic() - started
         line(figures, f"{label}: delete -> all gone", f"{delete_seconds:.1f} s")
         report_calls(figures, f"{label} (delete)", aws.proxy.calls_since(mark), count, rated, delete_seconds)
@@ -180,6 +202,8 @@ def bulk_figures(cluster: Cluster, aws: EmulatedAws, workdir: Path, figures: Fig
 def report_calls(figures: Figures, label: str, calls: list[Call], count: int, rated: AwsRateEnforcer | None,
                  seconds: float) -> None:
     line(figures, f"{label}: AWS calls per object", f"{len(calls) / count:.1f}")
+    print("    per object:", ", ".join(f"{k} {v / count:.2f}" for k, v in
+                                    Counter(str(c) for c in calls).most_common()))
     if rated is None:
         return
     throttled = sum(rated.throttled.values())
@@ -213,6 +237,7 @@ def main() -> None:
             print("the same on moto as it is, where a new function is Active at once:")
             with emulated_aws(own_process=True, lambda_settle_seconds=0) as active_at_once:
                 single_object_figures(cluster, active_at_once, workdir, figures, pending=" (Active at once)")
+                batch_job_figures(cluster, active_at_once, workdir, figures, pending=" (Active at once)")
         for count in [int(c) for c in args.counts.split(",") if c]:
             print(f"{count} at once (moto, no rates):")
             bulk_figures(cluster, aws, workdir, figures, count, None)

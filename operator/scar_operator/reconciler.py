@@ -62,6 +62,35 @@ class CheckedBeforeWrites(Protocol):
         ...
 
 
+@runtime_checkable
+class OwnerObservable(Protocol):
+    """A resource that can tell whether it is there and whose more cheaply than by a full observe
+    (which also reads what it holds): all a teardown needs to know."""
+
+    def observe_owner(self) -> Observation:
+        """Read-only: exists and foreign_owner; in_sync is not looked at."""
+        ...
+
+
+@dataclass(frozen=True)
+class Made:
+    """What create_if_absent made: why the pass must pause after it (as create returns), or None."""
+
+    pause: str | None = None
+
+
+@runtime_checkable
+class MadeWithoutLooking(Protocol):
+    """A resource whose create is refused, changing nothing, when it exists already (CreateFunction,
+    CreateRole, CreateLogGroup). For an object no pass has reconciled yet, nothing of it is
+    expected to exist: trying to make it finds that out without the read before (a bulk apply
+    spends a third fewer calls), and what does exist is then observed as usual."""
+
+    def create_if_absent(self) -> Made | None:
+        """Made, or None when it was there already and nothing changed."""
+        ...
+
+
 class Settling(str):
     """A pause for AWS to finish a resource's own work that what depends on it need not wait for.
 
@@ -135,7 +164,7 @@ class ForeignResourceError(AwsError):
 
 def apply(wanted: Sequence[Resource], unwanted: Sequence[Resource] = (),
           confirmed: Collection[str] = (), outcome: Outcome | None = None,
-          inline: InlineWait | None = None) -> Outcome:
+          inline: InlineWait | None = None, first_pass: bool = False) -> Outcome:
     """Create or update `wanted` in order, then delete `unwanted` in reverse order.
 
     Before any write, every resource that can be refused for what AWS holds checks that it fits.
@@ -144,7 +173,8 @@ def apply(wanted: Sequence[Resource], unwanted: Sequence[Resource] = (),
     waited for at the end) and the caller requeues. A pass that finds everything in sync makes
     read calls only. `confirmed` names what an earlier, unfinished pass for the same spec already
     confirmed: a retry resumes after it instead of reading it all again. The caller may pass the
-    `outcome` to fill, to keep what was confirmed when an AWS error ends the pass.
+    `outcome` to fill, to keep what was confirmed when an AWS error ends the pass. On an
+    object's `first_pass`, what can be made without looking (MadeWithoutLooking) is.
     """
     inline = inline if inline is not None else InlineWait()
     remaining = [r for r in wanted if r.describe not in confirmed]
@@ -155,7 +185,7 @@ def apply(wanted: Sequence[Resource], unwanted: Sequence[Resource] = (),
     outcome.confirmed.extend(r.describe for r in wanted if r.describe in confirmed)
     settling: list[tuple[Resource, str]] = []
     for resource in remaining:
-        pending = _bring_in_line(resource, outcome, inline)
+        pending = _bring_in_line(resource, outcome, inline, look_first=not first_pass)
         if isinstance(pending, Settling):
             settling.append((resource, pending))
         elif pending is not None:
@@ -172,18 +202,25 @@ def apply(wanted: Sequence[Resource], unwanted: Sequence[Resource] = (),
     return outcome
 
 
-def _bring_in_line(resource: Resource, outcome: Outcome, inline: InlineWait) -> str | None:
+def _bring_in_line(resource: Resource, outcome: Outcome, inline: InlineWait, look_first: bool = True) -> str | None:
     """Observe and write until the resource is in line (None), or say what it still waits on."""
     inline.restart()
+    made = None
+    if not look_first and isinstance(resource, MadeWithoutLooking):
+        made = resource.create_if_absent()
     while True:
-        seen = resource.observe()
-        if seen.foreign_owner is not None:
+        if made is not None:
+            log.info("Created %s", resource.describe)
+            pause = made.pause
+            outcome.changed.append(f"created {resource.describe}")
+            made = None
+        elif (seen := resource.observe()).foreign_owner is not None:
             raise ForeignResourceError(resource.describe, seen.foreign_owner)
-        if seen.settling is not None:
+        elif seen.settling is not None:
             if inline.wait():
                 continue
             return seen.settling
-        if not seen.exists:
+        elif not seen.exists:
             log.info("Creating %s", resource.describe)
             pause = resource.create()
             outcome.changed.append(f"created {resource.describe}")
@@ -230,7 +267,7 @@ def teardown(resources: Sequence[Resource], inline: InlineWait | None = None) ->
     for resource in reversed(resources):
         inline.restart()
         while True:
-            seen = resource.observe()
+            seen = resource.observe_owner() if isinstance(resource, OwnerObservable) else resource.observe()
             if not seen.exists:
                 break
             if seen.foreign_owner is not None:

@@ -159,7 +159,8 @@ def test_delete_tears_down_in_the_order_aws_requires_and_keeps_the_bucket(
         assert step in steps, f"{step} was never called; writes were {steps}"
         return steps.index(step)
 
-    order = ["PutBucketNotificationConfiguration", "RemovePermission", "DeleteFunction", "DeregisterJobDefinition",
+    assert "RemovePermission" not in steps, "the dispatcher's permission goes with the dispatcher"
+    order = ["PutBucketNotificationConfiguration", "DeleteFunction", "DeregisterJobDefinition",
              "UpdateJobQueue:DISABLED", "DeleteJobQueue", "UpdateComputeEnvironment:DISABLED",
              "DeleteComputeEnvironment", "DeleteRole", "DeleteLogGroup"]
     positions = [first(step) for step in order]

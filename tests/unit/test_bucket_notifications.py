@@ -159,7 +159,7 @@ def test_changes_queued_while_the_bucket_is_written_go_together_in_the_next_writ
     for owner in owners[1:]:  # queued one after the other, the overlapping one last
         others.append(threading.Thread(target=write, args=(owner,)))
         others[-1].start()
-        while len(s3_notification._turn("shared-bucket").queued) < len(others):
+        while len(s3_notification._turn("shared-bucket", "write").queued) < len(others):
             assert time.monotonic() < deadline
             time.sleep(0.01)
     client.release.set()
@@ -172,3 +172,44 @@ def test_changes_queued_while_the_bucket_is_written_go_together_in_the_next_writ
     assert entries(s3) == [f"scar-{n}-1" for n in range(5)]
     assert list(errors) == ["scar-late-"]
     assert "overlaps the bucket's notification 'scar-3-1'" in str(errors["scar-late-"])
+
+
+class CountedReads:
+    """A client that counts the configuration calls."""
+
+    def __init__(self, s3: Any) -> None:
+        self.s3 = s3
+        self.calls: list[str] = []
+
+    def get_bucket_notification_configuration(self, **kwargs: Any) -> Any:
+        self.calls.append("Get")
+        return self.s3.get_bucket_notification_configuration(**kwargs)
+
+    def put_bucket_notification_configuration(self, **kwargs: Any) -> Any:
+        self.calls.append("Put")
+        return self.s3.put_bucket_notification_configuration(**kwargs)
+
+
+def test_one_read_a_second_answers_every_object_reading_the_bucket(s3: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    now = [1000.0]
+    monkeypatch.setattr(s3_notification, "_clock", lambda: now[0])
+    client = CountedReads(s3)
+
+    def owner(n: int) -> BucketNotifications:
+        return BucketNotifications(client, "shared-bucket", f"scar-{n}-",
+                                   (NotificationEntry(f"scar-{n}-1", FUNCTION, f"in-{n}/", ""),))
+
+    assert [owner(n).observe().exists for n in range(6)] == [False] * 6
+    assert client.calls == ["Get"]
+
+    now[0] += 1.0  # a second later the bucket is read again
+    assert not owner(0).observe().exists
+    assert client.calls == ["Get", "Get"]
+
+    # What a write of this operator wrote is the answer from then on, without a read back.
+    owner(0).create()
+    assert owner(0).observe().exists and owner(0).observe().in_sync
+    assert client.calls == ["Get", "Get", "Get", "Put"]
+    now[0] += 1.0
+    assert owner(0).observe().in_sync
+    assert client.calls == ["Get", "Get", "Get", "Put", "Get"]

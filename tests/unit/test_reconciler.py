@@ -227,3 +227,36 @@ def test_a_two_step_delete_is_followed_through_within_the_budget() -> None:
     outcome = reconciler.teardown([Queue("queue", log, pause_on_write="disabling")], inline(2.0, clock))
     assert outcome.done
     assert log == ["observe queue", "delete queue", "observe queue", "observe queue", "delete queue", "observe queue"]
+
+
+@dataclass
+class MadeWithoutLookingResource(FakeResource):
+    """Its create is refused, changing nothing, when it exists (CreateFunction, CreateRole)."""
+
+    def create_if_absent(self) -> reconciler.Made | None:
+        self.log.append(f"create-if-absent {self.name}")
+        return None if self.seen.exists else reconciler.Made(self.pause_on_write)
+
+
+def test_the_first_pass_of_an_object_makes_without_looking_what_aws_refuses_to_make_twice() -> None:
+    log: list[str] = []
+    outcome = reconciler.apply([MadeWithoutLookingResource("role", log), FakeResource("permission", log)],
+                               first_pass=True)
+    assert outcome.done and outcome.changed == ["created role", "created permission"]
+    # No read of what a new object cannot have yet; what has no refusing create is looked at.
+    assert log == ["create-if-absent role", "observe permission", "create permission"]
+
+
+def test_on_the_first_pass_what_exists_already_is_observed_as_on_any_other() -> None:
+    log: list[str] = []
+    there = MadeWithoutLookingResource("role", log, Observation(exists=True, in_sync=False))
+    foreign = MadeWithoutLookingResource("fn", log, Observation(exists=True, foreign_owner="ScarFunction/b/x"))
+    with pytest.raises(ForeignResourceError):
+        reconciler.apply([there, foreign], first_pass=True)
+    assert log == ["create-if-absent role", "observe role", "update role", "create-if-absent fn", "observe fn"]
+
+
+def test_later_passes_look_before_they_make() -> None:
+    log: list[str] = []
+    reconciler.apply([MadeWithoutLookingResource("role", log)])
+    assert log == ["observe role", "create role"]

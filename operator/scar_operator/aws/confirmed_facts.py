@@ -23,6 +23,7 @@ class ConfirmedFacts:
         # read that confirmed it returned and the pass reports, e.g. a function URL's address)
         self._confirmed: dict[Hashable, tuple[float, Hashable, Any]] = {}
         self._lock = threading.Lock()
+        self._turns: dict[Hashable, threading.Lock] = {}
 
     def fresh(self, fact: Hashable, version: Hashable = None) -> bool:
         """Confirmed, not too long ago, and for this `version` of what it depends on (a function's
@@ -45,6 +46,13 @@ class ConfirmedFacts:
         ttl = self.ttl_seconds if ttl_seconds is None else ttl_seconds
         with self._lock:
             self._confirmed[fact] = (self._clock() + ttl, version, value)
+
+    def turn(self, fact: Hashable) -> threading.Lock:
+        """Held by whoever reads or writes what `fact` is about, so that objects sharing one thing
+        (a bucket) take turns: the first reads it (and makes it), and those that waited find the
+        fact confirmed instead of asking AWS the same question at the same moment."""
+        with self._lock:
+            return self._turns.setdefault(fact, threading.Lock())
 
     def forget(self, fact: Hashable) -> None:
         """No longer true, whatever version it was confirmed for."""

@@ -8,10 +8,10 @@ from typing import Any
 from urllib.parse import unquote
 
 from scar_operator.aws.confirmed_facts import ConfirmedFacts
-from scar_operator.aws.errors import call, call_idempotent, call_or_none
+from scar_operator.aws.errors import AwsError, ErrorKind, call, call_idempotent, call_or_none
 from scar_operator.function.desired import ROLE_PATH, canonical
 from scar_operator.naming import OWNER_TAG, Owner
-from scar_operator.reconciler import Observation
+from scar_operator.reconciler import Made, Observation
 
 
 def _document(value: Any) -> Any:
@@ -41,8 +41,29 @@ class IamRole:
                 self.permissions_boundary or "")
 
     @property
+    def _owned(self) -> tuple[str, str, str]:
+        return ("iam-role-owner", self.name, self.owner.key)
+
+    @property
     def describe(self) -> str:
         return f"IAM role {self.name}"
+
+    def observe_owner(self) -> Observation:
+        """All a teardown needs: whether it is there and ours. Our owner tag, read or written
+        within the facts' time to live, is not read again (a role is never re-tagged by us)."""
+        if self.facts.fresh(self._owned):
+            return Observation(exists=True)
+        found = call_or_none("GetRole", lambda: self.iam.get_role(RoleName=self.name))
+        if found is None:
+            return Observation(exists=False)
+        return self._ownership(found["Role"])
+
+    def _ownership(self, role: dict[str, Any]) -> Observation:
+        tags = {t["Key"]: t["Value"] for t in role.get("Tags", [])}
+        if tags.get(OWNER_TAG) != self.owner.key:
+            return Observation(exists=True, foreign_owner=tags.get(OWNER_TAG, "no scar-operator owner tag"))
+        self.facts.confirm(self._owned)
+        return Observation(exists=True)
 
     def observe(self) -> Observation:
         if self.facts.fresh(self._as_wanted):
@@ -51,9 +72,9 @@ class IamRole:
         if found is None:
             return Observation(exists=False)
         role = found["Role"]
-        tags = {t["Key"]: t["Value"] for t in role.get("Tags", [])}
-        if tags.get(OWNER_TAG) != self.owner.key:
-            return Observation(exists=True, foreign_owner=tags.get(OWNER_TAG, "no scar-operator owner tag"))
+        owned = self._ownership(role)
+        if owned.foreign_owner is not None:
+            return owned
         inline = call_or_none(
             "GetRolePolicy", lambda: self.iam.get_role_policy(RoleName=self.name, PolicyName=self.policy_name)
         )
@@ -69,19 +90,33 @@ class IamRole:
         return Observation(exists=True, in_sync=in_sync)
 
     def create(self) -> str | None:
-        call_idempotent(
-            "CreateRole",
-            lambda: self.iam.create_role(
-                RoleName=self.name,
-                Path=ROLE_PATH,
-                AssumeRolePolicyDocument=json.dumps(self.trust_policy),
-                Description=self.description[:1000],
-                Tags=[{"Key": k, "Value": v} for k, v in self.owner.tags().items()],
-                **({"PermissionsBoundary": self.permissions_boundary} if self.permissions_boundary else {}),
-            ),
-        )
+        if call_idempotent("CreateRole", self._create_role):
+            self.facts.confirm(self._owned)  # made with our tags just now
         self._put_policy()
         return None
+
+    def create_if_absent(self) -> Made | None:
+        try:
+            call("CreateRole", self._create_role)
+        except AwsError as e:
+            if e.kind is ErrorKind.ALREADY_EXISTS:
+                return None
+            raise
+        self._put_policy()
+        # Made whole by these two calls (trust policy, boundary, tags, inline policy): as wanted.
+        self.facts.confirm(self._owned)
+        self.facts.confirm(self._as_wanted, self.slow_drift_seconds)
+        return Made()
+
+    def _create_role(self) -> Any:
+        return self.iam.create_role(
+            RoleName=self.name,
+            Path=ROLE_PATH,
+            AssumeRolePolicyDocument=json.dumps(self.trust_policy),
+            Description=self.description[:1000],
+            Tags=[{"Key": k, "Value": v} for k, v in self.owner.tags().items()],
+            **({"PermissionsBoundary": self.permissions_boundary} if self.permissions_boundary else {}),
+        )
 
     @staticmethod
     def _boundary_of(role: dict[str, Any]) -> str | None:
@@ -118,7 +153,21 @@ class IamRole:
 
     def delete(self) -> str | None:
         self.facts.forget(self._as_wanted)
-        # IAM refuses to delete a role that still has policies: remove them first.
+        self.facts.forget(self._owned)
+        # IAM refuses to delete a role that still has policies. Ours is the one inline policy we
+        # put; only when IAM says something else is still there (added by hand) are the role's
+        # policies listed: IAM's 10 requests a second are the scarcest rate of a bulk delete.
+        self._delete_inline(self.policy_name)
+        try:
+            call_idempotent("DeleteRole", lambda: self.iam.delete_role(RoleName=self.name))
+        except AwsError as e:
+            if e.code != "DeleteConflict":
+                raise
+            self._remove_every_policy()
+            call_idempotent("DeleteRole", lambda: self.iam.delete_role(RoleName=self.name))
+        return None
+
+    def _remove_every_policy(self) -> None:
         names = call_or_none("ListRolePolicies", lambda: self.iam.list_role_policies(RoleName=self.name))
         for policy_name in (names or {}).get("PolicyNames", []):
             self._delete_inline(str(policy_name))
@@ -127,8 +176,6 @@ class IamRole:
         )
         for policy in (attached or {}).get("AttachedPolicies", []):
             self._detach(str(policy["PolicyArn"]))
-        call_idempotent("DeleteRole", lambda: self.iam.delete_role(RoleName=self.name))
-        return None
 
     def _delete_inline(self, policy_name: str) -> None:
         call_idempotent(

@@ -14,7 +14,7 @@ from typing import Any
 
 from scar_operator.aws.errors import AwsError, ErrorKind, call, call_idempotent, call_or_none
 from scar_operator.naming import OWNER_TAG, Owner
-from scar_operator.reconciler import Observation, Settling
+from scar_operator.reconciler import Made, Observation, Settling
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,8 @@ class LambdaFunction:
     revision_seen: tuple[str, str] | None = field(default=None, init=False)
     # Made by this pass: it has no resource policy yet, so nothing need read one.
     created_now: bool = field(default=False, init=False)
+    # The last observe's read, for the update that follows it.
+    _found: dict[str, Any] | None = field(default=None, init=False, repr=False)
 
     @property
     def describe(self) -> str:
@@ -80,7 +82,7 @@ class LambdaFunction:
         return found
 
     def observe(self) -> Observation:
-        found = self._get()
+        found = self._found = self._get()
         if found is None:
             return Observation(exists=False)
         owner = (found.get("Tags") or {}).get(OWNER_TAG)
@@ -135,22 +137,38 @@ class LambdaFunction:
         return [name for name, same in checks.items() if not same]
 
     def create(self) -> str | None:
+        self.created_now = call_idempotent("CreateFunction", self._create_function)
+        return self._pending()
+
+    def create_if_absent(self) -> Made | None:
+        try:
+            call("CreateFunction", self._create_function)
+        except AwsError as e:
+            if e.kind is ErrorKind.ALREADY_EXISTS:
+                return None
+            raise
+        self.created_now = True
+        return Made(self._pending())
+
+    def _create_function(self) -> Any:
         s = self.settings
-        self.created_now = call_idempotent(
-            "CreateFunction",
-            lambda: self.lambda_.create_function(
-                **s.configuration(),
-                PackageType="Zip" if s.is_zip else "Image",
-                Code={"ZipFile": s.zip_file} if s.is_zip else {"ImageUri": s.image},
-                Architectures=[s.architecture],
-                Tags=self.owner.tags(),
-            ),
+        return self.lambda_.create_function(
+            **s.configuration(),
+            PackageType="Zip" if s.is_zip else "Image",
+            Code={"ZipFile": s.zip_file} if s.is_zip else {"ImageUri": s.image},
+            Architectures=[s.architecture],
+            Tags=self.owner.tags(),
         )
+
+    @staticmethod
+    def _pending() -> Settling:
         # Pending for a while: its permission and triggers can be made meanwhile; Ready waits for Active.
         return Settling("waiting for the new function to become Active")
 
     def update(self) -> str | None:
-        found = self._get()
+        # What observe just read, which found it out of line: not read again.
+        found, self._found = self._found, None
+        found = found or self._get()
         if found is None:
             return self.create()
         config = found["Configuration"]

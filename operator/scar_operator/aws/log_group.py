@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scar_operator.aws.confirmed_facts import ConfirmedFacts
-from scar_operator.aws.errors import call, call_idempotent
+from scar_operator.aws.errors import AwsError, ErrorKind, call, call_idempotent
 from scar_operator.naming import OWNER_TAG, Owner
-from scar_operator.reconciler import Observation
+from scar_operator.reconciler import Made, Observation
 
 
 @dataclass
@@ -42,6 +42,14 @@ class LogGroup:
         )
         return next((g for g in pages.get("logGroups", []) if g["logGroupName"] == self.name), None)
 
+    def observe_owner(self) -> Observation:
+        """All a teardown needs: whether it is there and not another owner's. Our owner tag,
+        read or written within the facts' time to live, is not read again; the delete that
+        follows is idempotent, so a group already gone costs nothing more."""
+        if self.facts.fresh(self._tagged):
+            return Observation(exists=True)
+        return self.observe()
+
     def observe(self) -> Observation:
         if self.facts.fresh(self._as_wanted):
             return Observation(exists=True, in_sync=True)
@@ -66,10 +74,24 @@ class LogGroup:
             self.facts.confirm(self._as_wanted, self.slow_drift_seconds)
         return Observation(exists=True, in_sync=in_sync)
 
+    def create_if_absent(self) -> Made | None:
+        try:
+            call("CreateLogGroup", self._create_group)
+        except AwsError as e:
+            if e.kind is ErrorKind.ALREADY_EXISTS:
+                return None  # Lambda may have made it, untagged: observe adopts that one
+            raise
+        self._put_retention()
+        # Made whole by these two calls (tags, retention): as wanted.
+        self.facts.confirm(self._tagged)
+        self.facts.confirm(self._as_wanted, self.slow_drift_seconds)
+        return Made()
+
+    def _create_group(self) -> Any:
+        return self.logs.create_log_group(logGroupName=self.name, tags=self.owner.tags())
+
     def create(self) -> str | None:
-        created = call_idempotent(
-            "CreateLogGroup", lambda: self.logs.create_log_group(logGroupName=self.name, tags=self.owner.tags())
-        )
+        created = call_idempotent("CreateLogGroup", self._create_group)
         self._put_retention()
         if created:
             self.facts.confirm(self._tagged)  # made with our tags just now

@@ -31,6 +31,12 @@ class S3Bucket:
     def observe(self) -> Observation:
         if self.facts.fresh(self._fact):
             return Observation(exists=True)
+        with self.facts.turn(self._fact):
+            return self._observe_in_turn()
+
+    def _observe_in_turn(self) -> Observation:
+        if self.facts.fresh(self._fact):  # read by the object whose turn came before
+            return Observation(exists=True)
         found = call_or_none("HeadBucket", lambda: self.s3.head_bucket(Bucket=self.bucket))
         if found is None:
             return Observation(exists=False)
@@ -49,20 +55,30 @@ class S3Bucket:
         return Observation(exists=True)
 
     def create(self) -> str | None:
+        with self.facts.turn(self._fact):
+            if self.facts.fresh(self._fact):  # made by the object whose turn came before
+                return None
+            if self._create_in_turn():
+                # Made here, in this region: what observe would confirm.
+                self.facts.confirm(self._fact)
+        return None
+
+    def _create_in_turn(self) -> bool:
+        """True when this call made it; False when it was ours already (in a region not known here)."""
         kwargs: dict[str, Any] = {"Bucket": self.bucket}
         if self.region != "us-east-1":
             kwargs["CreateBucketConfiguration"] = {"LocationConstraint": self.region}
         try:
             call("CreateBucket", lambda: self.s3.create_bucket(**kwargs))
         except AwsError as e:
-            if e.code == "BucketAlreadyOwnedByYou":
-                return None
             if e.code == "BucketAlreadyExists":
                 raise AwsError(
                     ErrorKind.TERMINAL, e.code, f"bucket {self.bucket} belongs to another AWS account", e.operation
                 ) from e
-            raise
-        return None
+            if e.code != "BucketAlreadyOwnedByYou":
+                raise
+            return False
+        return True
 
     def update(self) -> str | None:
         return None

@@ -18,6 +18,8 @@ queued for that bucket meanwhile in its one read and one write (group commit).
 from __future__ import annotations
 
 import threading
+import time
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,27 +42,41 @@ class _Change:
 
 @dataclass
 class _BucketTurn:
-    """One writer at a time per bucket; the changes queued meanwhile go with the next write."""
+    """One call at a time per bucket; the requests queued meanwhile are answered by the next call."""
 
     lock: threading.Lock = field(default_factory=threading.Lock)
-    queued: list[_Change] = field(default_factory=list)
+    queued: list[Any] = field(default_factory=list)
     queue_guard: threading.Lock = field(default_factory=threading.Lock)
+    # The read turn's last answer per client, and when it was read: (monotonic time, configuration).
+    recent: weakref.WeakKeyDictionary[Any, tuple[float, dict[str, Any] | None]] = field(
+        default_factory=weakref.WeakKeyDictionary)
 
-    def take(self, s3: Any) -> list[_Change]:
-        # Only changes made with the same client (account and region) share a write.
+    def join(self, request: _Change) -> None:
+        with self.queue_guard:
+            self.queued.append(request)
+
+    def take(self, s3: Any) -> list[Any]:
+        # Only requests made with the same client (account and region) share a call.
         with self.queue_guard:
             mine = [c for c in self.queued if c.s3 is s3]
             self.queued = [c for c in self.queued if c.s3 is not s3]
         return mine
 
 
-_turns: dict[str, _BucketTurn] = {}
+# How long one read of a bucket's configuration answers every object of this operator that reads
+# it. A pass is that old anyway by the time it writes; a write of this operator replaces the answer
+# with what it wrote.
+SHARED_READ_SECONDS = 1.0
+_clock = time.monotonic
+
+# (bucket, "read" or "write") -> its turn: reads do not wait behind a write, nor writes behind reads.
+_turns: dict[tuple[str, str], _BucketTurn] = {}
 _turns_guard = threading.Lock()
 
 
-def _turn(bucket: str) -> _BucketTurn:
+def _turn(bucket: str, kind: str) -> _BucketTurn:
     with _turns_guard:
-        return _turns.setdefault(bucket, _BucketTurn())
+        return _turns.setdefault((bucket, kind), _BucketTurn())
 
 
 _SECTIONS = ("TopicConfigurations", "QueueConfigurations", "LambdaFunctionConfigurations")
@@ -94,8 +110,32 @@ class BucketNotifications:
             if str(e.get("Id", "")).startswith(self.id_prefix)
         ]
 
+    def _read_shared(self) -> dict[str, Any] | None:
+        """The bucket's configuration, read at most once a second for every object reading it.
+
+        A bulk apply or delete of objects sharing a bucket, and every resync of them, would
+        otherwise read (and parse) a configuration that grows with every object once per object:
+        quadratic in the objects, and the bucket-configuration rate spent on the same answer.
+        The answer is shared: nobody may change it.
+        """
+        turn = _turn(self.bucket, "read")
+        with turn.lock:
+            recent = turn.recent.get(self.s3)
+            if recent is not None and _clock() - recent[0] < SHARED_READ_SECONDS:
+                return recent[1]
+            configuration = self._read()
+            turn.recent[self.s3] = (_clock(), configuration)
+            return configuration
+
+    def _share_written(self, document: dict[str, Any]) -> None:
+        """What this operator just wrote is what the bucket holds now: the next readers are told
+        that instead of reading it back (or being told what it held before the write)."""
+        turn = _turn(self.bucket, "read")
+        with turn.lock:
+            turn.recent[self.s3] = (_clock(), document)
+
     def observe(self) -> Observation:
-        configuration = self._checked if self._checked is not None else self._read()
+        configuration = self._checked if self._checked is not None else self._read_shared()
         self._checked = None
         if configuration is None:
             return Observation(exists=False, in_sync=not self.entries)
@@ -105,7 +145,7 @@ class BucketNotifications:
 
     def check_fits(self) -> None:
         """Read-only, before any write of the pass: the entries would not overlap another owner's."""
-        configuration = self._checked = self._read()
+        configuration = self._checked = self._read_shared()
         if configuration is not None:
             ours = {id(e) for e in self._ours(configuration)}
             others = [e for section in _SECTIONS for e in configuration.get(section, []) if id(e) not in ours]
@@ -114,8 +154,9 @@ class BucketNotifications:
     def _refuse_overlaps(self, entries: tuple[NotificationEntry, ...], others: list[dict[str, Any]]) -> None:
         # S3 would refuse the whole write with a bare "Configurations overlap": say which entry is in the way.
         for entry in entries:
+            mine = entry.to_aws()
             for other in others:
-                if _overlap(entry.to_aws(), other):
+                if _overlap(mine, other):
                     message = _overlap_message(self.bucket, entry, other)
                     raise AwsError(ErrorKind.TERMINAL, "OverlappingTrigger", message,
                                    "PutBucketNotificationConfiguration")
@@ -131,9 +172,8 @@ class BucketNotifications:
 
     def _write(self, entries: tuple[NotificationEntry, ...]) -> str | None:
         change = _Change(self.s3, self.id_prefix, entries)
-        turn = _turn(self.bucket)
-        with turn.queue_guard:
-            turn.queued.append(change)
+        turn = _turn(self.bucket, "write")
+        turn.join(change)
         with turn.lock:
             if not change.written:
                 self._write_together(turn.take(self.s3))
@@ -198,6 +238,7 @@ class BucketNotifications:
                 Bucket=self.bucket, NotificationConfiguration=document
             ),
         )
+        self._share_written(document)
 
 
 def _key_filter(entry: dict[str, Any]) -> tuple[str, str]:
@@ -207,9 +248,10 @@ def _key_filter(entry: dict[str, Any]) -> tuple[str, str]:
 
 def _overlap(first: dict[str, Any], second: dict[str, Any]) -> bool:
     """S3's rule for two entries of one bucket: a common event, and a key both filters match."""
-    if not any(s3_events_overlap(a, b) for a in first.get("Events", []) for b in second.get("Events", [])):
+    # The keys first: entries of a shared bucket mostly differ there, and that test is the cheaper.
+    if not key_filters_overlap(*_key_filter(first), *_key_filter(second)):
         return False
-    return key_filters_overlap(*_key_filter(first), *_key_filter(second))
+    return any(s3_events_overlap(a, b) for a in first.get("Events", []) for b in second.get("Events", []))
 
 
 def _overlap_message(bucket: str, entry: NotificationEntry, other: dict[str, Any]) -> str:

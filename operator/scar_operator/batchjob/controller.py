@@ -100,7 +100,10 @@ def reconcile(
     outcome = reconciler.Outcome()
     try:
         inventory = batch_inventory(plan, clients, list(status.get("triggerBuckets") or []))
-        reconciler.apply(inventory.wanted, inventory.unwanted, confirmed, outcome, inline_wait(settings))
+        # Every pass that reaches AWS records the names it works on: without them, none has.
+        first_pass = not status.get("jobDefinitionName")
+        reconciler.apply(inventory.wanted, inventory.unwanted, confirmed, outcome, inline_wait(settings),
+                         first_pass=first_pass)
         revision = _active_revision(clients, plan) if outcome.done else {}
     except AwsError as e:
         result = from_aws_error(e, settings)

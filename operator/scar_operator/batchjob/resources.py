@@ -33,7 +33,7 @@ from scar_operator.batchjob.desired import (
 )
 from scar_operator.dispatcher_package import dispatcher_zip
 from scar_operator.function.desired import ROLE_POLICY_NAME, Account, NotificationEntry, RolePlan, trust_policy
-from scar_operator.function.resources import Inventory, trigger
+from scar_operator.function.resources import Inventory, permissions_to_remove, trigger
 from scar_operator.reconciler import Resource
 
 ROLE_PURPOSES = ("dispatch", "job", "exec", "instance")
@@ -162,4 +162,4 @@ def batch_teardown_inventory(*, owner: naming.Owner, account: Account, clients: 
         resources.append(_dispatcher(clients, account, owner, dispatcher, "", {}))
     permissions, notifications = _triggers(clients, account, owner, naming.dispatcher_name(owner),
                                            {b: () for b in dict.fromkeys(trigger_buckets)})
-    return resources + permissions + notifications
+    return resources + permissions_to_remove(permissions, retain) + notifications

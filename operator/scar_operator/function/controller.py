@@ -100,7 +100,10 @@ def reconcile(
                                    status.get("urlAuthType"))
     url = inventory.url
     try:
-        reconciler.apply(inventory.wanted, inventory.unwanted, confirmed, outcome, inline_wait(settings))
+        # Every pass that reaches AWS records the names it works on: without them, none has.
+        first_pass = not status.get("functionName")
+        reconciler.apply(inventory.wanted, inventory.unwanted, confirmed, outcome, inline_wait(settings),
+                         first_pass=first_pass)
     except AwsError as e:
         result = from_aws_error(e, settings)
         result.fields = _status_fields(plan, remembered, status, False, url.url if url else None)

@@ -166,7 +166,7 @@ def teardown_inventory(
                          facts=clients.facts)
     role = (
         IamRole(clients.client("iam", region), managed_role_name, trust_policy("lambda.amazonaws.com"),
-                ROLE_POLICY_NAME, {}, owner)
+                ROLE_POLICY_NAME, {}, owner, facts=clients.facts)
         if managed_role_name
         else None
     )
@@ -186,4 +186,10 @@ def teardown_inventory(
         permission, notification = trigger(clients, account, owner, function_name, bucket, ())
         permissions.append(permission)
         notifications.append(notification)
-    return resources + permissions + notifications
+    return resources + permissions_to_remove(permissions, retain) + notifications
+
+
+def permissions_to_remove(permissions: list[Resource], retain: bool) -> list[Resource]:
+    """A function's invoke permissions leave with it: DeleteFunction takes its resource-based
+    policy along, so they are removed one by one only from a function that stays (retain)."""
+    return permissions if retain else []

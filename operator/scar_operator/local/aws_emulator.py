@@ -15,16 +15,18 @@ import subprocess
 import sys
 import threading
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from moto.awslambda import models as lambda_models
 from moto.awslambda import policy as lambda_policy
 from moto.awslambda_simple import models as lambda_simple_models
 from moto.batch import models as batch_models
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from moto.s3 import models as s3_models
 from moto.s3 import notifications as s3_notifications
-from moto.server import ThreadedMotoServer
+from werkzeug.serving import make_server
 
 from scar_operator.local import aws_rules
 from scar_operator.local.aws_rules import (
@@ -101,18 +103,46 @@ def main() -> None:
         threading.Event().wait()
 
 
+class _OneAtATime(DomainDispatcherApplication):
+    """moto's server application, serving one request at a time and routing each host once.
+
+    moto's backends are not thread-safe: concurrent requests fail now and then with "dictionary
+    changed size during iteration", answered as a 500 that AWS never gives. Its requests are pure
+    Python under one GIL anyway, so taking them in turn costs no throughput (reading and writing
+    the sockets still overlap). And moto works out which service a host is by listing its own
+    package directory on every request: the answer is kept per host.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(create_backend_app)
+        self._serving = threading.Lock()
+        self._backend_of_host: dict[str | None, Any] = {}
+
+    def get_backend_for_host(self, host: str | None) -> Any:
+        if host not in self._backend_of_host:
+            self._backend_of_host[host] = super().get_backend_for_host(host)
+        return self._backend_of_host[host]
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        with self._serving:
+            # moto's answers are whole bodies: the lock covers the work, not the socket writes.
+            return list(super().__call__(environ, start_response))
+
+
 @contextlib.contextmanager
 def embedded_aws() -> Iterator[EmbeddedAws]:
     teach_moto()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    url = f"http://{host}:{port}"
+    server = make_server("127.0.0.1", 0, _OneAtATime(), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="aws-emulator", daemon=True)
+    thread.start()
+    host, port = server.server_address[:2]
+    url = f"http://{host!s}:{port}"
     try:
         _run_nothing_in_docker(url)
         yield EmbeddedAws(url)
     finally:
-        server.stop()
+        server.shutdown()
+        thread.join()
 
 
 if __name__ == "__main__":
