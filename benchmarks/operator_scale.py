@@ -22,16 +22,17 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from scar_operator.local import aws_rules
-from scar_operator.local.operator_process import OperatorProcess
+from scar_operator.local.operator_process import OperatorProcess, process_cpu_seconds
 
 from tests.harness.aws import EmulatedAws, emulated_aws
 from tests.harness.aws_proxy import Call
 from tests.harness.aws_rates import AwsRateEnforcer
-from tests.harness.cluster import Cluster, open_cluster
+from tests.harness.cluster import REPO, Cluster, open_cluster
 from tests.harness.scar import BATCH_JOBS, FUNCTIONS, batch_job_manifest, condition_is, function_manifest
 
 # Where the proxy's log says "a read": Get/List/Describe/Head.
@@ -69,11 +70,22 @@ def wait_until(done: Callable[[], bool], timeout: float, poll: float = 0.05) -> 
     return time.monotonic() - started
 
 
+def image_environment() -> dict[str, str]:
+    """The variables the operator image sets (its Dockerfile's ENV lines): the benchmark runs the
+    operator with them, as a Deployment of the image does."""
+    found: dict[str, str] = {}
+    for text in (REPO / "Dockerfile").read_text().splitlines():
+        if text.startswith("ENV "):
+            found.update(pair.split("=", 1) for pair in text.split()[1:] if "=" in pair)  # type: ignore[misc]
+    return found
+
+
 @contextmanager
 def operator_for(cluster: Cluster, aws: EmulatedAws, namespace: str, workdir: Path,
                  **env: str) -> Iterator[OperatorProcess]:
     # The operator's defaults, not the tests' short intervals: what a user's Deployment runs.
-    defaults = {"SCAR_RESYNC_SECONDS": "300", "SCAR_SETTLE_SECONDS": "2", "SCAR_RETRY_SECONDS": "10"}
+    defaults = {**image_environment(),
+                "SCAR_RESYNC_SECONDS": "300", "SCAR_SETTLE_SECONDS": "2", "SCAR_RETRY_SECONDS": "10"}
     process = OperatorProcess(kubeconfig=cluster.kubeconfig, namespace=namespace, aws_env=aws.operator_env(),
                               log_path=workdir / f"operator-{namespace}.log", extra_env={**defaults, **env}).start()
     try:
@@ -173,6 +185,8 @@ def bulk_figures(cluster: Cluster, aws: EmulatedAws, workdir: Path, figures: Fig
         if rated is not None:
             rated.reset()
             aws.proxy.rates = rated
+        cpu = CpuUse(operator, aws)
+        cpu.start()
         mark = aws.proxy.mark()
         started = time.monotonic()
         names = [f"f-{index:04d}-{uuid.uuid4().hex[:4]}" for index in range(count)]
@@ -183,11 +197,13 @@ def bulk_figures(cluster: Cluster, aws: EmulatedAws, workdir: Path, figures: Fig
         apply_calls = aws.proxy.calls_since(mark)
         line(figures, f"{label}: apply -> all Ready", f"{apply_seconds:.1f} s")
         report_calls(figures, label, apply_calls, count, rated, apply_seconds)
+        cpu.report(figures, label, count, apply_seconds)
         line(figures, f"{label}: operator peak RSS", f"{operator.peak_rss_bytes() / 2**20:.0f} MB",
              "<= 150 MB at 1,000")
 
         if rated is not None:
             rated.reset()
+        cpu.start()
         mark = aws.proxy.mark()
         started = time.monotonic()
         for name in names:
@@ -196,7 +212,32 @@ def bulk_figures(cluster: Cluster, aws: EmulatedAws, workdir: Path, figures: Fig
         delete_seconds = time.monotonic() - started
         line(figures, f"{label}: delete -> all gone", f"{delete_seconds:.1f} s")
         report_calls(figures, f"{label} (delete)", aws.proxy.calls_since(mark), count, rated, delete_seconds)
+        cpu.report(figures, f"{label} (delete)", count, delete_seconds)
         aws.proxy.rates = None
+
+
+@dataclass
+class CpuUse:
+    """CPU seconds of the three processes that share the machine's cores in a run: the operator,
+    moto (its own process), and this one (the API emulator, the recording proxy, the polling)."""
+
+    operator: OperatorProcess
+    aws: EmulatedAws
+    _start: tuple[float, float, float] = (0.0, 0.0, 0.0)
+
+    def _now(self) -> tuple[float, float, float]:
+        moto = process_cpu_seconds(self.aws.moto_pid) if self.aws.moto_pid else 0.0
+        return self.operator.cpu_seconds(), moto, time.process_time()
+
+    def start(self) -> None:
+        self._start = self._now()
+
+    def report(self, figures: Figures, label: str, count: int, seconds: float) -> None:
+        used = [now - before for now, before in zip(self._now(), self._start, strict=True)]
+        line(figures, f"{label}: operator CPU per object", f"{1000 * used[0] / count:.0f} ms",
+             f"({used[0] / seconds:.2f} of a core)")
+        print(f"    cores used over the run: operator {used[0] / seconds:.2f}, moto {used[1] / seconds:.2f}, "
+              f"API emulator + proxy + benchmark {used[2] / seconds:.2f}")
 
 
 def report_calls(figures: Figures, label: str, calls: list[Call], count: int, rated: AwsRateEnforcer | None,

@@ -63,7 +63,9 @@ def _clients(session: boto3.Session | None = None, permissions_boundary_arn: str
                           share=SETTINGS.aws_rate_share, enabled=paced)
     return AwsClients(default_region=SETTINGS.default_region, session=session, limiter=limiter,
                       slow_drift_seconds=SETTINGS.slow_drift_seconds,
-                      permissions_boundary_arn=permissions_boundary_arn)
+                      permissions_boundary_arn=permissions_boundary_arn,
+                      # kopf's workers and the existing-objects workers may all call one service at once.
+                      connections=SETTINGS.workers + SETTINGS.existing_workers)
 
 
 def sessions() -> AccountSessions:

@@ -20,6 +20,8 @@ CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing
 class EmulatedAws:
     moto_url: str
     proxy: AwsProxy
+    # moto's process when it runs in one of its own (benchmarks), for its CPU time.
+    moto_pid: int | None = None
 
     def operator_env(self) -> dict[str, str]:
         """What the operator process gets: the standard variables boto3 reads, pointing at the proxy."""
@@ -55,6 +57,6 @@ def emulated_aws(own_process: bool = False, lambda_settle_seconds: float | None 
         host, port = moto.url.removeprefix("http://").rsplit(":", 1)
         proxy = AwsProxy(host, int(port)).start()
         try:
-            yield EmulatedAws(moto_url=moto.url, proxy=proxy)
+            yield EmulatedAws(moto_url=moto.url, proxy=proxy, moto_pid=moto.pid)
         finally:
             proxy.stop()

@@ -246,23 +246,47 @@ class AwsProxy:
                     self.end_headers()
                     self.wfile.write(payload)
                     return
-                upstream = http.client.HTTPConnection(*proxy.upstream, timeout=120)
+                headers = {k: v for k, v in self.headers.items() if k.lower() != "connection"}
+                response, payload = self._upstream_call(headers, body)
+                call.status = response.status
+                self.send_response(response.status)
+                for key, value in response.getheaders():
+                    if key.lower() not in ("transfer-encoding", "connection", "content-length"):
+                        self.send_header(key, value)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(payload)
+
+            # One connection to moto per client connection, kept alive as the client keeps its
+            # own: a new one per call would cost moto's server a thread and a handshake per call.
+            upstream: http.client.HTTPConnection | None = None
+
+            def _upstream_call(self, headers: dict[str, str],
+                               body: bytes) -> tuple[http.client.HTTPResponse, bytes]:
+                reused = self.upstream is not None
+                if self.upstream is None:
+                    self.upstream = http.client.HTTPConnection(*proxy.upstream, timeout=120)
                 try:
-                    headers = {k: v for k, v in self.headers.items() if k.lower() != "connection"}
-                    upstream.request(self.command, self.path, body=body, headers=headers)
-                    response = upstream.getresponse()
-                    payload = response.read()
-                    call.status = response.status
-                    self.send_response(response.status)
-                    for key, value in response.getheaders():
-                        if key.lower() not in ("transfer-encoding", "connection", "content-length"):
-                            self.send_header(key, value)
-                    self.send_header("Content-Length", str(len(payload)))
-                    self.end_headers()
-                    if self.command != "HEAD":
-                        self.wfile.write(payload)
-                finally:
-                    upstream.close()
+                    self.upstream.request(self.command, self.path, body=body, headers=headers)
+                    response = self.upstream.getresponse()
+                    return response, response.read()
+                except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+                    self.upstream.close()
+                    self.upstream = None
+                    if not reused:
+                        raise
+                    # moto closed the idle connection before reading the request: send it again.
+                    return self._upstream_call(headers, body)
+                except BaseException:
+                    self.upstream.close()
+                    self.upstream = None
+                    raise
+
+            def finish(self) -> None:
+                super().finish()
+                if self.upstream is not None:
+                    self.upstream.close()
 
             do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = do_PATCH = _forward  # noqa: N815
 

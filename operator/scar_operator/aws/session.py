@@ -30,8 +30,11 @@ class AwsClients:
 
     def __init__(self, default_region: str | None = None, session: boto3.Session | None = None,
                  limiter: RateLimiter | None = None, slow_drift_seconds: float = 1200.0,
-                 permissions_boundary_arn: str | None = None) -> None:
+                 permissions_boundary_arn: str | None = None, connections: int = 10) -> None:
         self._session = session or boto3.Session()
+        # One kept-alive connection per thread that may call a service at once: with fewer (botocore
+        # keeps 10), the others open a new connection, TLS handshake included, for every call.
+        self._config = _CLIENT_CONFIG.merge(Config(max_pool_connections=connections))
         # Set on every role made with these clients (a ScarAccount's guardrail).
         self.permissions_boundary_arn = permissions_boundary_arn
         self.limiter = limiter or RateLimiter()
@@ -57,7 +60,7 @@ class AwsClients:
         with self._lock:
             if key not in self._clients:
                 made = self._session.client(  # type: ignore[call-overload]
-                    service, region_name=key[1], config=_CLIENT_CONFIG
+                    service, region_name=key[1], config=self._config
                 )
                 self._instrument(made, service, key[1])
                 self._clients[key] = made

@@ -44,6 +44,8 @@ _patched = False
 @dataclass(frozen=True)
 class EmbeddedAws:
     url: str
+    # The server's own process, when it has one (aws_in_own_process).
+    pid: int | None = None
 
 
 def teach_moto() -> None:
@@ -86,7 +88,7 @@ def aws_in_own_process(lambda_settle_seconds: float | None = None) -> Iterator[E
         url = process.stdout.readline().strip()
         if not url.startswith("http://"):
             raise RuntimeError(f"the AWS emulator did not start: {url!r}")
-        yield EmbeddedAws(url)
+        yield EmbeddedAws(url, process.pid)
     finally:
         process.terminate()
         process.wait(timeout=30)

@@ -72,9 +72,23 @@ class OperatorProcess:
         line = next((li for li in status.splitlines() if li.startswith("VmHWM:")), "VmHWM: 0 kB")
         return int(line.split()[1]) * 1024
 
+    def cpu_seconds(self) -> float:
+        """User and system CPU time the process has used so far, 0 when it is not running."""
+        return process_cpu_seconds(self._process.pid) if self._process is not None else 0.0
+
     @property
     def alive(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
     def logs(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """utime + stime of a process from /proc (Linux), 0 when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    # After the command name: state is field 3, utime and stime are fields 14 and 15.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
