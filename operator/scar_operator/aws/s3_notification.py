@@ -42,10 +42,11 @@ class _Change:
 
 @dataclass
 class _BucketTurn:
-    """One call at a time per bucket; the requests queued meanwhile are answered by the next call."""
+    """One call at a time per bucket. A write carries every change queued meanwhile; a read's
+    answer serves the readers after it for a second (`recent`)."""
 
     lock: threading.Lock = field(default_factory=threading.Lock)
-    queued: list[Any] = field(default_factory=list)
+    queued: list[_Change] = field(default_factory=list)
     queue_guard: threading.Lock = field(default_factory=threading.Lock)
     # The read turn's last answer per client, and when it was read: (monotonic time, configuration).
     recent: weakref.WeakKeyDictionary[Any, tuple[float, dict[str, Any] | None]] = field(
@@ -55,8 +56,8 @@ class _BucketTurn:
         with self.queue_guard:
             self.queued.append(request)
 
-    def take(self, s3: Any) -> list[Any]:
-        # Only requests made with the same client (account and region) share a call.
+    def take(self, s3: Any) -> list[_Change]:
+        # Only changes made with the same client (account and region) share a write.
         with self.queue_guard:
             mine = [c for c in self.queued if c.s3 is s3]
             self.queued = [c for c in self.queued if c.s3 is not s3]
