@@ -117,6 +117,18 @@ def call_or_none(operation: str, fn: Callable[[], T]) -> T | None:
         raise
 
 
+def call_create(operation: str, fn: Callable[[], object]) -> bool:
+    """A create AWS refuses, changing nothing, when the thing exists: True when this call made it,
+    False when it was there already (which the caller then looks at; nothing is assumed of it)."""
+    try:
+        call(operation, fn)
+    except AwsError as e:
+        if e.kind is not ErrorKind.ALREADY_EXISTS:
+            raise
+        return False
+    return True
+
+
 def call_idempotent(operation: str, fn: Callable[[], object]) -> bool:
     """A write whose goal state may already hold: create of an existing thing, delete of a gone one.
 

@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from scar_operator.aws.confirmed_facts import ConfirmedFacts
-from scar_operator.aws.errors import AwsError, ErrorKind, call, call_idempotent, call_or_none
+from scar_operator.aws.errors import AwsError, call, call_create, call_idempotent, call_or_none
 from scar_operator.function.desired import ROLE_PATH, canonical
 from scar_operator.naming import OWNER_TAG, Owner
 from scar_operator.reconciler import Made, Observation
@@ -96,12 +96,8 @@ class IamRole:
         return None
 
     def create_if_absent(self) -> Made | None:
-        try:
-            call("CreateRole", self._create_role)
-        except AwsError as e:
-            if e.kind is ErrorKind.ALREADY_EXISTS:
-                return None
-            raise
+        if not call_create("CreateRole", self._create_role):
+            return None
         self._put_policy()
         # Made whole by these two calls (trust policy, boundary, tags, inline policy): as wanted.
         self.facts.confirm(self._owned)

@@ -12,7 +12,7 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from scar_operator.aws.errors import AwsError, ErrorKind, call, call_idempotent, call_or_none
+from scar_operator.aws.errors import AwsError, ErrorKind, call, call_create, call_idempotent, call_or_none
 from scar_operator.naming import OWNER_TAG, Owner
 from scar_operator.reconciler import Made, Observation, Settling
 
@@ -141,12 +141,8 @@ class LambdaFunction:
         return self._pending()
 
     def create_if_absent(self) -> Made | None:
-        try:
-            call("CreateFunction", self._create_function)
-        except AwsError as e:
-            if e.kind is ErrorKind.ALREADY_EXISTS:
-                return None
-            raise
+        if not call_create("CreateFunction", self._create_function):
+            return None
         self.created_now = True
         return Made(self._pending())
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scar_operator.aws.confirmed_facts import ConfirmedFacts
-from scar_operator.aws.errors import AwsError, ErrorKind, call, call_idempotent
+from scar_operator.aws.errors import call, call_create, call_idempotent
 from scar_operator.naming import OWNER_TAG, Owner
 from scar_operator.reconciler import Made, Observation
 
@@ -75,12 +75,8 @@ class LogGroup:
         return Observation(exists=True, in_sync=in_sync)
 
     def create_if_absent(self) -> Made | None:
-        try:
-            call("CreateLogGroup", self._create_group)
-        except AwsError as e:
-            if e.kind is ErrorKind.ALREADY_EXISTS:
-                return None  # Lambda may have made it, untagged: observe adopts that one
-            raise
+        if not call_create("CreateLogGroup", self._create_group):
+            return None  # Lambda may have made it, untagged: observe adopts that one
         self._put_retention()
         # Made whole by these two calls (tags, retention): as wanted.
         self.facts.confirm(self._tagged)
