@@ -159,7 +159,7 @@ def test_changes_queued_while_the_bucket_is_written_go_together_in_the_next_writ
     for owner in owners[1:]:  # queued one after the other, the overlapping one last
         others.append(threading.Thread(target=write, args=(owner,)))
         others[-1].start()
-        while len(s3_notification._turn("shared-bucket", "write").queued) < len(others):
+        while len(s3_notification._write_turn("shared-bucket").queued) < len(others):
             assert time.monotonic() < deadline
             time.sleep(0.01)
     client.release.set()

@@ -41,20 +41,16 @@ class _Change:
 
 
 @dataclass
-class _BucketTurn:
-    """One call at a time per bucket. A write carries every change queued meanwhile; a read's
-    answer serves the readers after it for a second (`recent`)."""
+class _WriteTurn:
+    """One writer at a time per bucket; the changes queued meanwhile go with the next write."""
 
     lock: threading.Lock = field(default_factory=threading.Lock)
     queued: list[_Change] = field(default_factory=list)
     queue_guard: threading.Lock = field(default_factory=threading.Lock)
-    # The read turn's last answer per client, and when it was read: (monotonic time, configuration).
-    recent: weakref.WeakKeyDictionary[Any, tuple[float, dict[str, Any] | None]] = field(
-        default_factory=weakref.WeakKeyDictionary)
 
-    def join(self, request: _Change) -> None:
+    def join(self, change: _Change) -> None:
         with self.queue_guard:
-            self.queued.append(request)
+            self.queued.append(change)
 
     def take(self, s3: Any) -> list[_Change]:
         # Only changes made with the same client (account and region) share a write.
@@ -64,20 +60,36 @@ class _BucketTurn:
         return mine
 
 
+@dataclass
+class _SharedRead:
+    """One reader at a time per bucket; the last answer per client serves the readers after it."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    # client -> (monotonic time it was read or written, the configuration)
+    recent: weakref.WeakKeyDictionary[Any, tuple[float, dict[str, Any] | None]] = field(
+        default_factory=weakref.WeakKeyDictionary)
+
+
 # How long one read of a bucket's configuration answers every object of this operator that reads
 # it. A pass is that old anyway by the time it writes; a write of this operator replaces the answer
 # with what it wrote.
 SHARED_READ_SECONDS = 1.0
 _clock = time.monotonic
 
-# (bucket, "read" or "write") -> its turn: reads do not wait behind a write, nor writes behind reads.
-_turns: dict[tuple[str, str], _BucketTurn] = {}
+# Per bucket: reads do not wait behind a write, nor writes behind reads.
+_write_turns: dict[str, _WriteTurn] = {}
+_shared_reads: dict[str, _SharedRead] = {}
 _turns_guard = threading.Lock()
 
 
-def _turn(bucket: str, kind: str) -> _BucketTurn:
+def _write_turn(bucket: str) -> _WriteTurn:
     with _turns_guard:
-        return _turns.setdefault((bucket, kind), _BucketTurn())
+        return _write_turns.setdefault(bucket, _WriteTurn())
+
+
+def _shared_read(bucket: str) -> _SharedRead:
+    with _turns_guard:
+        return _shared_reads.setdefault(bucket, _SharedRead())
 
 
 _SECTIONS = ("TopicConfigurations", "QueueConfigurations", "LambdaFunctionConfigurations")
@@ -119,7 +131,7 @@ class BucketNotifications:
         quadratic in the objects, and the bucket-configuration rate spent on the same answer.
         The answer is shared: nobody may change it.
         """
-        turn = _turn(self.bucket, "read")
+        turn = _shared_read(self.bucket)
         with turn.lock:
             recent = turn.recent.get(self.s3)
             if recent is not None and _clock() - recent[0] < SHARED_READ_SECONDS:
@@ -131,7 +143,7 @@ class BucketNotifications:
     def _share_written(self, document: dict[str, Any]) -> None:
         """What this operator just wrote is what the bucket holds now: the next readers are told
         that instead of reading it back (or being told what it held before the write)."""
-        turn = _turn(self.bucket, "read")
+        turn = _shared_read(self.bucket)
         with turn.lock:
             turn.recent[self.s3] = (_clock(), document)
 
@@ -173,7 +185,7 @@ class BucketNotifications:
 
     def _write(self, entries: tuple[NotificationEntry, ...]) -> str | None:
         change = _Change(self.s3, self.id_prefix, entries)
-        turn = _turn(self.bucket, "write")
+        turn = _write_turn(self.bucket)
         turn.join(change)
         with turn.lock:
             if not change.written:
