@@ -4,8 +4,26 @@ from __future__ import annotations
 
 import argparse
 import logging
+import logging.handlers
+import queue
 import sys
 from pathlib import Path
+
+
+def _log_from_one_thread() -> logging.handlers.QueueListener:
+    """The root logger's handlers, fed by one thread from a queue.
+
+    Every worker logs what it makes and deletes. Written by the workers themselves, each line
+    takes the handler's lock and then writes to the stream, giving up the GIL while it holds
+    that lock: at a bulk apply, dozens of workers queued behind one line (py-spy showed 44 of 64
+    waiting in `Handler.acquire`). A queue put neither writes nor waits for the stream.
+    """
+    root = logging.getLogger()
+    records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+    listener = logging.handlers.QueueListener(records, *root.handlers, respect_handler_level=True)
+    root.handlers = [logging.handlers.QueueHandler(records)]
+    listener.start()
+    return listener
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -26,14 +44,18 @@ def _run(args: argparse.Namespace) -> int:
     )
     # botocore announces every endpoint and credential lookup at INFO: noise in an operator's log.
     logging.getLogger("botocore").setLevel(logging.DEBUG if args.verbose else logging.WARNING)
-    kopf.run(
-        clusterwide=args.all_namespaces,
-        namespaces=args.namespace or (),
-        standalone=args.standalone,
-        peering_name=args.peering,
-        priority=args.priority,
-        liveness_endpoint=args.liveness,
-    )
+    listener = _log_from_one_thread()
+    try:
+        kopf.run(
+            clusterwide=args.all_namespaces,
+            namespaces=args.namespace or (),
+            standalone=args.standalone,
+            peering_name=args.peering,
+            priority=args.priority,
+            liveness_endpoint=args.liveness,
+        )
+    finally:
+        listener.stop()  # what is still queued is written before the process ends
     return 0
 
 

@@ -23,9 +23,10 @@ class OperatorSettings:
     # Distinguishes installations that share an AWS account (part of every derived name).
     cluster_id: str = ""
     default_region: str | None = None
-    # Passes run at once (kopf's thread pool). A pass waiting for the rate limiter holds a worker:
-    # enough of them keep every API class busy while another class's limit is the bottleneck.
-    workers: int = 32
+    # Passes run at once (kopf's thread pool). A pass waiting for the rate limiter, or for its turn
+    # at a shared bucket's configuration, holds a worker: enough of them keep every API class busy
+    # while another is the bottleneck (a bulk delete of 1,000 took 82 s with 32, 53 to 61 s with 64).
+    workers: int = 64
     # Where /metrics is served (0: not served).
     metrics_port: int = 0
     # What drifts only by hand and rarely (IAM role policies, log retention) is re-read after

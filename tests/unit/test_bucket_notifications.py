@@ -19,6 +19,13 @@ FUNCTION = "arn:aws:lambda:us-east-1:123456789012:function:mine"
 OTHER = "arn:aws:lambda:us-east-1:123456789012:function:theirs"
 
 
+@pytest.fixture(autouse=True)
+def fresh_buckets(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test starts with no bucket written or read by this process (the turns are per process)."""
+    monkeypatch.setattr(s3_notification, "_write_turns", {})
+    monkeypatch.setattr(s3_notification, "_shared_reads", {})
+
+
 @pytest.fixture
 def s3() -> Iterator[Any]:
     with mock_aws():
@@ -213,3 +220,4 @@ def test_one_read_a_second_answers_every_object_reading_the_bucket(s3: Any, monk
     now[0] += 1.0
     assert owner(0).observe().in_sync
     assert client.calls == ["Get", "Get", "Get", "Put", "Get"]
+

@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scar_operator.aws.errors import AwsError, ErrorKind, call, call_or_none
+from scar_operator.aws.notification_overlaps import OverlapIndex, key_filter
 from scar_operator.function.desired import NotificationEntry, canonical
-from scar_operator.models import key_filters_overlap, s3_events_overlap
 from scar_operator.reconciler import Observation
 
 
@@ -60,14 +60,27 @@ class _WriteTurn:
         return mine
 
 
+@dataclass(frozen=True)
+class _Answer:
+    """A bucket's configuration as read or written at `at` (monotonic), with its entries indexed."""
+
+    at: float
+    configuration: dict[str, Any] | None
+    index: OverlapIndex
+
+
+def _answer(configuration: dict[str, Any] | None, index: OverlapIndex | None = None) -> _Answer:
+    if index is None:
+        index = OverlapIndex(e for section in _SECTIONS for e in (configuration or {}).get(section, []))
+    return _Answer(_clock(), configuration, index)
+
+
 @dataclass
 class _SharedRead:
     """One reader at a time per bucket; the last answer per client serves the readers after it."""
 
     lock: threading.Lock = field(default_factory=threading.Lock)
-    # client -> (monotonic time it was read or written, the configuration)
-    recent: weakref.WeakKeyDictionary[Any, tuple[float, dict[str, Any] | None]] = field(
-        default_factory=weakref.WeakKeyDictionary)
+    recent: weakref.WeakKeyDictionary[Any, _Answer] = field(default_factory=weakref.WeakKeyDictionary)
 
 
 # How long one read of a bucket's configuration answers every object of this operator that reads
@@ -101,8 +114,11 @@ class BucketNotifications:
     bucket: str
     id_prefix: str
     entries: tuple[NotificationEntry, ...]
-    # What check_fits read, for the same pass's observe: one read of the bucket per pass.
-    _checked: dict[str, Any] | None = field(default=None, init=False, repr=False)
+    # This owner's entries as check_fits read them, for the same pass's observe: one read of the
+    # bucket per pass. Only those are kept: a pass that waits long (for the rate limiter) while
+    # holding a whole configuration of a bucket that a thousand objects share would keep
+    # megabytes alive, and each waiting pass a different one.
+    _checked: list[dict[str, Any]] | None = field(default=None, init=False, repr=False)
 
     @property
     def describe(self) -> str:
@@ -123,7 +139,7 @@ class BucketNotifications:
             if str(e.get("Id", "")).startswith(self.id_prefix)
         ]
 
-    def _read_shared(self) -> dict[str, Any] | None:
+    def _read_shared(self) -> _Answer:
         """The bucket's configuration, read at most once a second for every object reading it.
 
         A bulk apply or delete of objects sharing a bucket, and every resync of them, would
@@ -134,45 +150,44 @@ class BucketNotifications:
         turn = _shared_read(self.bucket)
         with turn.lock:
             recent = turn.recent.get(self.s3)
-            if recent is not None and _clock() - recent[0] < SHARED_READ_SECONDS:
-                return recent[1]
-            configuration = self._read()
-            turn.recent[self.s3] = (_clock(), configuration)
-            return configuration
+            if recent is not None and _clock() - recent.at < SHARED_READ_SECONDS:
+                return recent
+            answer = turn.recent[self.s3] = _answer(self._read())
+            return answer
 
-    def _share_written(self, document: dict[str, Any]) -> None:
+    def _share_written(self, document: dict[str, Any], index: OverlapIndex) -> None:
         """What this operator just wrote is what the bucket holds now: the next readers are told
         that instead of reading it back (or being told what it held before the write)."""
         turn = _shared_read(self.bucket)
         with turn.lock:
-            turn.recent[self.s3] = (_clock(), document)
+            turn.recent[self.s3] = _answer(document, index)
 
     def observe(self) -> Observation:
-        configuration = self._checked if self._checked is not None else self._read_shared()
-        self._checked = None
-        if configuration is None:
-            return Observation(exists=False, in_sync=not self.entries)
-        ours = self._ours(configuration)
+        ours, self._checked = self._checked, None
+        if ours is None:
+            configuration = self._read_shared().configuration
+            if configuration is None:
+                return Observation(exists=False, in_sync=not self.entries)
+            ours = self._ours(configuration)
         in_sync = sorted(map(_normal, ours)) == sorted(_normal(e.to_aws()) for e in self.entries)
         return Observation(exists=bool(ours), in_sync=in_sync)
 
     def check_fits(self) -> None:
         """Read-only, before any write of the pass: the entries would not overlap another owner's."""
-        configuration = self._checked = self._read_shared()
-        if configuration is not None:
-            ours = {id(e) for e in self._ours(configuration)}
-            others = [e for section in _SECTIONS for e in configuration.get(section, []) if id(e) not in ours]
-            self._refuse_overlaps(self.entries, others)
+        answer = self._read_shared()
+        if answer.configuration is not None:
+            self._checked = self._ours(answer.configuration)
+            self._refuse_overlaps(self.entries, answer.index, frozenset(id(e) for e in self._checked))
 
-    def _refuse_overlaps(self, entries: tuple[NotificationEntry, ...], others: list[dict[str, Any]]) -> None:
+    def _refuse_overlaps(self, entries: tuple[NotificationEntry, ...], others: OverlapIndex,
+                         ignore: frozenset[int] = frozenset()) -> None:
         # S3 would refuse the whole write with a bare "Configurations overlap": say which entry is in the way.
         for entry in entries:
-            mine = entry.to_aws()
-            for other in others:
-                if _overlap(mine, other):
-                    message = _overlap_message(self.bucket, entry, other)
-                    raise AwsError(ErrorKind.TERMINAL, "OverlappingTrigger", message,
-                                   "PutBucketNotificationConfiguration")
+            other = others.overlapping(entry.to_aws(), ignore)
+            if other is not None:
+                message = _overlap_message(self.bucket, entry, other)
+                raise AwsError(ErrorKind.TERMINAL, "OverlappingTrigger", message,
+                               "PutBucketNotificationConfiguration")
 
     def create(self) -> str | None:
         return self._write(self.entries)
@@ -229,17 +244,19 @@ class BucketNotifications:
             section: [e for e in configuration.get(section, []) if id(e) not in replaced]
             for section in _SECTIONS
         }
+        index = OverlapIndex(e for section in _SECTIONS for e in merged[section])
         for change in changes:
             try:
-                self._refuse_overlaps(change.entries, [e for section in _SECTIONS for e in merged[section]])
+                self._refuse_overlaps(change.entries, index)
+                kept = [e.to_aws() for e in change.entries]
             except AwsError as refused:
                 change.error = refused
                 # What it had stays as it was: a refused change removes nothing either.
-                merged["LambdaFunctionConfigurations"].extend(
-                    e for e in configuration.get("LambdaFunctionConfigurations", [])
-                    if str(e.get("Id", "")).startswith(change.id_prefix))
-                continue
-            merged["LambdaFunctionConfigurations"].extend(e.to_aws() for e in change.entries)
+                kept = [e for e in configuration.get("LambdaFunctionConfigurations", [])
+                        if str(e.get("Id", "")).startswith(change.id_prefix)]
+            merged["LambdaFunctionConfigurations"].extend(kept)
+            for entry in kept:
+                index.add(entry)
         if all(c.error is not None for c in changes):
             return
         document: dict[str, Any] = {k: v for k, v in merged.items() if v}
@@ -251,25 +268,12 @@ class BucketNotifications:
                 Bucket=self.bucket, NotificationConfiguration=document
             ),
         )
-        self._share_written(document)
-
-
-def _key_filter(entry: dict[str, Any]) -> tuple[str, str]:
-    rules = {r["Name"].lower(): r["Value"] for r in entry.get("Filter", {}).get("Key", {}).get("FilterRules", [])}
-    return rules.get("prefix", ""), rules.get("suffix", "")
-
-
-def _overlap(first: dict[str, Any], second: dict[str, Any]) -> bool:
-    """S3's rule for two entries of one bucket: a common event, and a key both filters match."""
-    # The keys first: entries of a shared bucket mostly differ there, and that test is the cheaper.
-    if not key_filters_overlap(*_key_filter(first), *_key_filter(second)):
-        return False
-    return any(s3_events_overlap(a, b) for a in first.get("Events", []) for b in second.get("Events", []))
+        self._share_written(document, index)
 
 
 def _overlap_message(bucket: str, entry: NotificationEntry, other: dict[str, Any]) -> str:
     destination = other.get("LambdaFunctionArn") or other.get("QueueArn") or other.get("TopicArn") or "?"
-    prefix, suffix = _key_filter(other)
+    prefix, suffix = key_filter(other)
     return (f"spec.input: the trigger on s3://{bucket}/{entry.prefix}*{entry.suffix} overlaps the bucket's "
             f"notification {other.get('Id', '(no id)')!r} (to {destination}, prefix {prefix!r}, suffix {suffix!r}); "
             f"S3 refuses two notifications for the same event that can match the same key: narrow the prefix or "
@@ -278,4 +282,4 @@ def _overlap_message(bucket: str, entry: NotificationEntry, other: dict[str, Any
 
 def _normal(entry: dict[str, Any]) -> str:
     return canonical([entry.get("Id"), entry.get("LambdaFunctionArn"), sorted(entry.get("Events", [])),
-                      _key_filter(entry)])
+                      key_filter(entry)])
