@@ -5,10 +5,11 @@ and the same within AWS's request rates. Prints each figure beside its target (i
 
 It starts what a user's cluster and account would hold: a moto server behind the recording
 proxy (and, for the `--rated` runs, AWS's per-account rates enforced in that proxy, answering
-above them with AWS's own throttling errors), the API emulator (or any cluster with
---kubeconfig), and the operator as it runs in a cluster (`scar-operator run` under kopf, with
-its default settings). Objects are ScarFunctions with the same input bucket, as a team's
-pipeline has them.
+above them with AWS's own throttling errors), the API emulator in a process of its own (or any
+cluster with --kubeconfig), and the operator as it runs in a cluster (`scar-operator run` under
+kopf, with its default settings). Objects are ScarFunctions with the same input bucket, as a
+team's pipeline has them; they are followed with a watch, as `kubectl wait` follows them. Every
+AWS call of each bulk run is kept in the work directory (calls-<namespace>-apply.csv, ...).
 """
 
 from __future__ import annotations
@@ -29,11 +30,12 @@ from typing import Any
 from scar_operator.local import aws_rules
 from scar_operator.local.operator_process import OperatorProcess, process_cpu_seconds
 
+from benchmarks.following import Following
 from tests.harness.aws import EmulatedAws, emulated_aws
 from tests.harness.aws_proxy import Call
 from tests.harness.aws_rates import AwsRateEnforcer
 from tests.harness.cluster import REPO, Cluster, open_cluster
-from tests.harness.scar import BATCH_JOBS, FUNCTIONS, batch_job_manifest, condition_is, function_manifest
+from tests.harness.scar import BATCH_JOBS, FUNCTIONS, batch_job_manifest, function_manifest
 
 # Where the proxy's log says "a read": Get/List/Describe/Head.
 Figures = list[tuple[str, str, str]]
@@ -42,23 +44,6 @@ Figures = list[tuple[str, str, str]]
 def line(figures: Figures, name: str, value: str, target: str = "") -> None:
     figures.append((name, value, target))
     print(f"  {name:<58} {value:>16}   {target}", flush=True)
-
-
-def ready_names(cluster: Cluster, namespace: str) -> set[str]:
-    listing = cluster.custom.list_namespaced_custom_object("scar.dev", "v1alpha1", namespace, FUNCTIONS)
-    found = set()
-    for item in listing.get("items", []):
-        status = item.get("status") or {}
-        if status.get("observedGeneration") != item["metadata"].get("generation"):
-            continue
-        if any(c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or []):
-            found.add(item["metadata"]["name"])
-    return found
-
-
-def count_left(cluster: Cluster, namespace: str) -> int:
-    listing = cluster.custom.list_namespaced_custom_object("scar.dev", "v1alpha1", namespace, FUNCTIONS)
-    return len(listing.get("items", []))
 
 
 def wait_until(done: Callable[[], bool], timeout: float, poll: float = 0.05) -> float:
@@ -109,14 +94,15 @@ def single_object_figures(cluster: Cluster, aws: EmulatedAws, workdir: Path, fig
     namespace = cluster.create_namespace("bench")
     # A short resync, so that the steady state shows within the benchmark's patience; the
     # slow-drift cadence stays at its default of every 4th pass.
-    with operator_for(cluster, aws, namespace, workdir, SCAR_RESYNC_SECONDS=str(resync), **UNPACED):
+    with operator_for(cluster, aws, namespace, workdir, SCAR_RESYNC_SECONDS=str(resync), **UNPACED), \
+            Following(cluster, namespace, FUNCTIONS) as following:
         times, calls = [], []
         for index in range(samples):
             name = f"one-{index}"
             mark = aws.proxy.mark()
             started = time.monotonic()
             cluster.apply(FUNCTIONS, namespace, manifest(name))
-            wait_until(lambda n=name: n in ready_names(cluster, namespace), timeout=60, poll=0.01)  # type: ignore[misc]
+            following.wait_for(lambda n=name: following.is_ready(n), timeout=60)  # type: ignore[misc]
             times.append(time.monotonic() - started)
             calls.append(aws.proxy.calls_since(mark))
         made = calls[1:]  # the first pays for the buckets every later object shares
@@ -146,7 +132,7 @@ def single_object_figures(cluster: Cluster, aws: EmulatedAws, workdir: Path, fig
                                                           Counter(str(c) for c in steady).most_common()))
         for index in range(samples):
             cluster.delete(FUNCTIONS, namespace, f"one-{index}")
-        wait_until(lambda: count_left(cluster, namespace) == 0, timeout=120)
+        following.wait_for(lambda: following.count() == 0, timeout=120)
 
 
 def batch_job_figures(cluster: Cluster, aws: EmulatedAws, workdir: Path, figures: Figures, samples: int = 5,
@@ -154,7 +140,8 @@ def batch_job_figures(cluster: Cluster, aws: EmulatedAws, workdir: Path, figures
     """A ScarBatchJob with its own compute environment and queue: roles, instance profile, compute
     environment (VALID), queue (VALID), job definition, dispatcher function and its trigger."""
     namespace = cluster.create_namespace("bench-batch")
-    with operator_for(cluster, aws, namespace, workdir, **UNPACED):
+    with operator_for(cluster, aws, namespace, workdir, **UNPACED), \
+            Following(cluster, namespace, BATCH_JOBS) as following:
         times, calls = [], []
         for index in range(samples):
             name = f"split-{index}"
@@ -163,8 +150,7 @@ def batch_job_figures(cluster: Cluster, aws: EmulatedAws, workdir: Path, figures
             cluster.apply(BATCH_JOBS, namespace, batch_job_manifest(
                 name, input=[{"bucket": "scar-bench-video", "prefix": f"{name}/", "suffix": ".avi"}],
                 output=[{"bucket": "scar-bench-video", "prefix": f"frames-{name}/"}]))
-            wait_until(lambda n=name: condition_is(  # type: ignore[misc]
-                cluster, namespace, n, "Ready", "True", BATCH_JOBS) is not None, timeout=120, poll=0.01)
+            following.wait_for(lambda n=name: following.is_ready(n), timeout=120)  # type: ignore[misc]
             times.append(time.monotonic() - started)
             calls.append(aws.proxy.calls_since(mark))
         line(figures, f"ScarBatchJob apply -> Ready, p50{pending}", f"{statistics.median(times):.2f} s", "<= 2 s")
@@ -173,28 +159,30 @@ def batch_job_figures(cluster: Cluster, aws: EmulatedAws, workdir: Path, figures
              f"{statistics.median(len(c) for c in calls[1:]):.0f}")
         for index in range(samples):
             cluster.delete(BATCH_JOBS, namespace, f"split-{index}")
-        wait_until(lambda: not cluster.custom.list_namespaced_custom_object(
-            "scar.dev", "v1alpha1", namespace, BATCH_JOBS).get("items"), timeout=300)
+        following.wait_for(lambda: following.count() == 0, timeout=300)
 
 
 def bulk_figures(cluster: Cluster, aws: EmulatedAws, workdir: Path, figures: Figures, count: int,
                  rated: AwsRateEnforcer | None) -> None:
     namespace = cluster.create_namespace("bulk")
     label = f"{count} ScarFunctions" + (" within AWS's rates" if rated else "")
-    with operator_for(cluster, aws, namespace, workdir, **({} if rated else UNPACED)) as operator:
+    with operator_for(cluster, aws, namespace, workdir, **({} if rated else UNPACED)) as operator, \
+            Following(cluster, namespace, FUNCTIONS) as following:
         if rated is not None:
             rated.reset()
             aws.proxy.rates = rated
-        cpu = CpuUse(operator, aws)
+        cpu = CpuUse(operator, aws, cluster)
         cpu.start()
         mark = aws.proxy.mark()
         started = time.monotonic()
         names = [f"f-{index:04d}-{uuid.uuid4().hex[:4]}" for index in range(count)]
         for name in names:
             cluster.apply(FUNCTIONS, namespace, manifest(name))
-        wait_until(lambda: len(ready_names(cluster, namespace)) == count, timeout=3600, poll=1.0)
+        line(figures, f"{label}: all created (the client's own part)", f"{time.monotonic() - started:.1f} s")
+        following.wait_for(lambda: following.ready_count() == count, timeout=3600)
         apply_seconds = time.monotonic() - started
         apply_calls = aws.proxy.calls_since(mark)
+        keep_calls(workdir / f"calls-{namespace}-apply.csv", apply_calls, started)
         line(figures, f"{label}: apply -> all Ready", f"{apply_seconds:.1f} s")
         report_calls(figures, label, apply_calls, count, rated, apply_seconds)
         cpu.report(figures, label, count, apply_seconds)
@@ -208,26 +196,32 @@ def bulk_figures(cluster: Cluster, aws: EmulatedAws, workdir: Path, figures: Fig
         started = time.monotonic()
         for name in names:
             cluster.delete(FUNCTIONS, namespace, name)
-        wait_until(lambda: count_left(cluster, namespace) == 0, timeout=3600, poll=1.0)
+        line(figures, f"{label}: all deletions asked (the client's own part)", f"{time.monotonic() - started:.1f} s")
+        following.wait_for(lambda: following.count() == 0, timeout=3600)
         delete_seconds = time.monotonic() - started
         line(figures, f"{label}: delete -> all gone", f"{delete_seconds:.1f} s")
-        report_calls(figures, f"{label} (delete)", aws.proxy.calls_since(mark), count, rated, delete_seconds)
+        delete_calls = aws.proxy.calls_since(mark)
+        keep_calls(workdir / f"calls-{namespace}-delete.csv", delete_calls, started)
+        report_calls(figures, f"{label} (delete)", delete_calls, count, rated, delete_seconds)
         cpu.report(figures, f"{label} (delete)", count, delete_seconds)
         aws.proxy.rates = None
 
 
 @dataclass
 class CpuUse:
-    """CPU seconds of the three processes that share the machine's cores in a run: the operator,
-    moto (its own process), and this one (the API emulator, the recording proxy, the polling)."""
+    """CPU seconds of the processes that share the machine's cores in a run: the operator, moto,
+    the API emulator (each in a process of its own), and this one (the recording proxy, the
+    client that applies and follows the objects)."""
 
     operator: OperatorProcess
     aws: EmulatedAws
-    _start: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    cluster: Cluster
+    _start: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
 
-    def _now(self) -> tuple[float, float, float]:
+    def _now(self) -> tuple[float, float, float, float]:
         moto = process_cpu_seconds(self.aws.moto_pid) if self.aws.moto_pid else 0.0
-        return self.operator.cpu_seconds(), moto, time.process_time()
+        api = process_cpu_seconds(self.cluster.server_pid) if self.cluster.server_pid else 0.0
+        return self.operator.cpu_seconds(), moto, api, time.process_time()
 
     def start(self) -> None:
         self._start = self._now()
@@ -236,8 +230,17 @@ class CpuUse:
         used = [now - before for now, before in zip(self._now(), self._start, strict=True)]
         line(figures, f"{label}: operator CPU per object", f"{1000 * used[0] / count:.0f} ms",
              f"({used[0] / seconds:.2f} of a core)")
+        api = f"API server {used[2] / seconds:.2f}, " if self.cluster.server_pid else ""
         print(f"    cores used over the run: operator {used[0] / seconds:.2f}, moto {used[1] / seconds:.2f}, "
-              f"API emulator + proxy + benchmark {used[2] / seconds:.2f}")
+              f"{api}AWS proxy + benchmark {used[3] / seconds:.2f}")
+
+
+def keep_calls(path: Path, calls: list[Call], started: float) -> None:
+    """Every call of a run, for whoever wants to see when each API class was busy."""
+    with path.open("w") as out:
+        out.write("seconds,service,operation,status\n")
+        for call in calls:
+            out.write(f"{call.at - started:.3f},{call.service},{call.operation},{call.status}\n")
 
 
 def report_calls(figures: Figures, label: str, calls: list[Call], count: int, rated: AwsRateEnforcer | None,
@@ -269,7 +272,7 @@ def main() -> None:
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="scar-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
     print(f"operator logs: {workdir}")
-    with emulated_aws(own_process=True) as aws, open_cluster(args.kubeconfig, workdir) as cluster:
+    with emulated_aws(own_process=True) as aws, open_cluster(args.kubeconfig, workdir, own_process=True) as cluster:
         cluster.install_crds()
         if not args.skip_single:
             print("one object at a time (moto, no rates):")

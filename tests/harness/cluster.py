@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 from kubernetes import client, config
 from scar_operator import GROUP, VERSION
-from scar_operator.local.kube_emulator import EmulatedCluster
+from scar_operator.local.kube_emulator import EmulatedCluster, cluster_in_own_process
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -20,6 +20,8 @@ class Cluster:
     def __init__(self, kubeconfig: Path, emulated: bool) -> None:
         self.kubeconfig = kubeconfig
         self.emulated = emulated
+        # The API emulator's process, when it runs in one of its own.
+        self.server_pid: int | None = None
         self.api = config.new_client_from_config(str(kubeconfig))  # type: ignore[no-untyped-call]
         # The generated client declares `object` for custom objects, which are plain dicts here.
         self.custom: Any = client.CustomObjectsApi(self.api)
@@ -113,9 +115,17 @@ class Cluster:
 
 
 @contextlib.contextmanager
-def open_cluster(kubeconfig: str | None, workdir: Path) -> Iterator[Cluster]:
+def open_cluster(kubeconfig: str | None, workdir: Path, own_process: bool = False) -> Iterator[Cluster]:
+    """`kubeconfig`'s cluster, else the API emulator: in this process, or in one of its own
+    (`own_process`, whose id is then the cluster's `server_pid`)."""
     if kubeconfig:
         yield Cluster(Path(kubeconfig), emulated=False)
+        return
+    if own_process:
+        with cluster_in_own_process(workdir / "kubeconfig") as pid:
+            cluster = Cluster(workdir / "kubeconfig", emulated=True)
+            cluster.server_pid = pid
+            yield cluster
         return
     with EmulatedCluster(workdir / "kubeconfig") as emulated:
         yield Cluster(emulated.kubeconfig_path, emulated=True)

@@ -11,8 +11,6 @@ import argparse
 import contextlib
 import json
 import logging
-import subprocess
-import sys
 import threading
 import urllib.request
 from collections.abc import Callable, Iterable, Iterator
@@ -28,7 +26,7 @@ from moto.s3 import models as s3_models
 from moto.s3 import notifications as s3_notifications
 from werkzeug.serving import make_server
 
-from scar_operator.local import aws_rules
+from scar_operator.local import aws_rules, server_process
 from scar_operator.local.aws_rules import (
     teach_async_invocations,
     teach_batch,
@@ -76,22 +74,12 @@ def _run_nothing_in_docker(url: str) -> None:
 
 @contextlib.contextmanager
 def aws_in_own_process(lambda_settle_seconds: float | None = None) -> Iterator[EmbeddedAws]:
-    """The same server in a process of its own, so that it has a core (and a GIL) to itself:
-    for benchmarks, where the emulator would otherwise compete with whoever measures it.
-    `lambda_settle_seconds` replaces how long a function stays Pending or InProgress (0: moto's
+    """The same server in a process of its own (server_process.py), with a core and a GIL to
+    itself. `lambda_settle_seconds` replaces how long a function stays Pending or InProgress (0: moto's
     own behaviour, Active at once)."""
     settle = [] if lambda_settle_seconds is None else [f"--lambda-settle-seconds={lambda_settle_seconds}"]
-    process = subprocess.Popen([sys.executable, "-m", "scar_operator.local.aws_emulator", *settle],
-                               stdout=subprocess.PIPE, text=True)
-    try:
-        assert process.stdout is not None
-        url = process.stdout.readline().strip()
-        if not url.startswith("http://"):
-            raise RuntimeError(f"the AWS emulator did not start: {url!r}")
-        yield EmbeddedAws(url, process.pid)
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    with server_process.serving("scar_operator.local.aws_emulator", *settle) as (url, pid):
+        yield EmbeddedAws(url, pid)
 
 
 def main() -> None:

@@ -10,14 +10,16 @@ Invalid).
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import concurrent.futures
+import contextlib
 import copy
 import itertools
 import secrets
 import threading
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any, cast
@@ -37,6 +39,7 @@ from scar_operator.local import (
     namespaces,
     openapi_discovery,
     printer_columns,
+    server_process,
     structural,
 )
 
@@ -205,6 +208,9 @@ class StrictKubernetesEmulator(kmock.KubernetesEmulator):
         # kmock replays every object as ADDED, so a client that lists then watches (kopf) sees each
         # object twice and races itself on its first patch.
         since = request.params.get("resourceVersion")
+        # The watch is matched to this reaction already; an open stream left in flight would be
+        # walked by the matching of every request that comes in while it lasts (_forget).
+        self._forget(request)
         async for event in super()._serve_watch(request):
             if since and isinstance(event, Mapping) and event.get("type") == "ADDED":
                 version = (event.get("object") or {}).get("metadata", {}).get("resourceVersion")
@@ -447,3 +453,25 @@ def kubeconfig(url: str, namespace: str = "default") -> dict[str, Any]:
                                                        "namespace": namespace}}],
         "current-context": "emulator",
     }
+
+
+@contextlib.contextmanager
+def cluster_in_own_process(kubeconfig_path: Path) -> Iterator[int]:
+    """The emulator in a process of its own, as a cluster's API server is (benchmarks). Yields the
+    process id once `kubeconfig_path` points at it."""
+    with server_process.serving("scar_operator.local.kube_emulator", str(kubeconfig_path)) as (_, pid):
+        yield pid
+
+
+def main() -> None:
+    """Serve the API emulator until stopped, writing a kubeconfig for it; the first line printed is its URL."""
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("kubeconfig", type=Path, help="where to write the kubeconfig")
+    args = parser.parse_args()
+    with EmulatedCluster(args.kubeconfig) as cluster:
+        print(cluster.url, flush=True)
+        threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()
