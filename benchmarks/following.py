@@ -29,6 +29,8 @@ def is_ready(obj: dict[str, Any]) -> bool:
 
 
 class Following:
+    """The objects of one kind in one namespace, as the latest list and the watch after it show them."""
+
     def __init__(self, cluster: Cluster, namespace: str, plural: str) -> None:
         self._cluster = cluster
         self._namespace = namespace
