@@ -35,11 +35,12 @@ class OverlapIndex:
     """The entries of a configuration (of every section), ordered by key prefix."""
 
     def __init__(self, entries: Iterable[dict[str, Any]] = ()) -> None:
-        self._prefixes: list[str] = []
-        self._entries: list[dict[str, Any]] = []
+        by_prefix = sorted(((key_filter(e)[0], e) for e in entries), key=lambda pair: pair[0])
+        self._prefixes: list[str] = [prefix for prefix, _ in by_prefix]
+        self._entries: list[dict[str, Any]] = [entry for _, entry in by_prefix]
         self._by_prefix: dict[str, list[dict[str, Any]]] = {}
-        for entry in entries:
-            self.add(entry)
+        for prefix, entry in by_prefix:
+            self._by_prefix.setdefault(prefix, []).append(entry)
 
     def add(self, entry: dict[str, Any]) -> None:
         prefix = key_filter(entry)[0]
