@@ -18,14 +18,11 @@ from kubernetes import watch
 from scar_operator import GROUP, VERSION
 
 from tests.harness.cluster import Cluster
+from tests.harness.scar import condition_of
 
 
 def is_ready(obj: dict[str, Any]) -> bool:
-    """Ready=True for the generation the object has now (what kstatus calls Current)."""
-    status = obj.get("status") or {}
-    if status.get("observedGeneration") != obj["metadata"].get("generation"):
-        return False
-    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or [])
+    return condition_of(obj, "Ready", "True") is not None
 
 
 class Following:

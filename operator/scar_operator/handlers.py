@@ -108,7 +108,9 @@ def tenancy(namespace: str, indexes: Mapping[str, Any]) -> Tenancy:
     return tenancy_of(namespace, _first(labels_index, namespace), accounts, SETTINGS.require_account)
 
 
-def _remember_torn_down(uid: str) -> None:
+def _remember_torn_down(uid: str | None) -> None:
+    if not uid:
+        return  # by the API server's uid only: a name comes back with a new object
     now = time.monotonic()
     _torn_down.pop(uid, None)
     _torn_down[uid] = now
@@ -116,8 +118,8 @@ def _remember_torn_down(uid: str) -> None:
         del _torn_down[old]
 
 
-def _recently_torn_down(uid: str) -> bool:
-    at = _torn_down.get(uid)
+def _recently_torn_down(uid: str | None) -> bool:
+    at = _torn_down.get(uid) if uid else None
     return at is not None and time.monotonic() - at < _TORN_DOWN_FOR_SECONDS
 
 
@@ -183,7 +185,7 @@ def _run(
         if not deleting:
             extra["tenancy"] = acting_as
         try:
-            if deleting and meta.get("uid") and _recently_torn_down(uid):
+            if deleting and _recently_torn_down(meta.get("uid")):
                 result = PassResult(conditions.deleting("AWS resources removed"))
             else:
                 clients = sessions().clients_for(acting_as.account_name, acting_as.account)
@@ -198,8 +200,8 @@ def _run(
                                 retry_after=SETTINGS.retry_seconds)
         if result.retry_after is not None and result.permanent is None and result.confirmed and not deleting:
             _confirmed[uid] = (generation, frozenset(result.confirmed), time.monotonic())
-        if deleting and meta.get("uid") and result.retry_after is None and result.permanent is None:
-            _remember_torn_down(uid)  # by the API server's uid only: a name comes back with a new object
+        if deleting and result.retry_after is None and result.permanent is None:
+            _remember_torn_down(meta.get("uid"))
     metrics.PASS_SECONDS.labels(kind).observe(time.monotonic() - started)
     outcome = pass_result_label(result, deleting)
     metrics.PASSES.labels(kind, outcome).inc()

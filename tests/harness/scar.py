@@ -36,15 +36,19 @@ def batch_job_manifest(name: str, **spec: Any) -> dict[str, Any]:
     return {"apiVersion": "scar.dev/v1alpha1", "kind": "ScarBatchJob", "metadata": {"name": name}, "spec": base}
 
 
-def condition_is(cluster: Cluster, namespace: str, name: str, kind: str, status: str,
-                 plural: str = FUNCTIONS) -> dict[str, Any] | None:
-    obj = cluster.get(plural, namespace, name) or {}
+def condition_of(obj: dict[str, Any], kind: str, status: str) -> dict[str, Any] | None:
+    """The object's `kind` condition when it has `status` for the object's current generation."""
     st = obj.get("status") or {}
     # kstatus: a condition speaks for the current spec only once observedGeneration caught up.
     if st.get("observedGeneration") != (obj.get("metadata") or {}).get("generation"):
         return None
     found = next((c for c in st.get("conditions") or [] if c.get("type") == kind), None)
     return found if found and found.get("status") == status else None
+
+
+def condition_is(cluster: Cluster, namespace: str, name: str, kind: str, status: str,
+                 plural: str = FUNCTIONS) -> dict[str, Any] | None:
+    return condition_of(cluster.get(plural, namespace, name) or {}, kind, status)
 
 
 def wait_ready(cluster: Cluster, namespace: str, name: str, plural: str = FUNCTIONS,
