@@ -146,9 +146,28 @@ def _structural(node: dict[str, Any], definitions: dict[str, Any]) -> dict[str, 
             result["type"] = "object"
         else:
             raise ValueError(f"a structural schema needs a type: {node!r}")
-    if result.get("default") in ([], {}):
-        del result["default"]  # empty defaults only add noise to every stored object
+    if "default" in result:
+        result["default"] = _without_nulls(result["default"], node)
+        if result["default"] in ([], {}):
+            del result["default"]  # empty defaults only add noise to every stored object
     return result
+
+
+def _without_nulls(default: Any, node: dict[str, Any]) -> Any:
+    """A default as the API server can hold it: an unset optional field is left out, never null.
+
+    The API server validates a default exactly as written (nothing is pruned or defaulted in it
+    first), so `{memory: null}` is refused on create by kubectl create and server-side apply, and
+    on every update by client-side apply. A null that is not a field's absence (an item of a list)
+    has no structural spelling, and is a bug of the model.
+    """
+    if isinstance(default, dict):
+        return {key: _without_nulls(value, node) for key, value in default.items() if value is not None}
+    if isinstance(default, list):
+        if any(item is None for item in default):
+            raise ValueError(f"a structural default cannot hold a null list item: {node!r}")
+        return [_without_nulls(item, node) for item in default]
+    return default
 
 
 def custom_resource_definition(info: KindInfo) -> dict[str, Any]:

@@ -65,6 +65,8 @@ _NOT_IN_VALUE_VALIDATION = {
     "x-kubernetes-validations": "must be empty to be structural",
 }
 _JUNCTORS = ("anyOf", "allOf", "oneOf")
+# The root's fields that describe the object itself: the API server forbids defaults anywhere in them.
+_META_FIELDS = ("metadata", "apiVersion", "kind")
 _RULE_VIOLATION = re.compile(r'^.*?Invalid value: "[a-z]+": ')
 _JSON_PATH_STEP = re.compile(r"\.\.?[^.\[\]]+|\[\d+\]|\[\*\]|\['[^']*'\]|\[\?\(.+?\)\]")
 
@@ -194,7 +196,8 @@ def _root_metadata_errors(metadata: Mapping[str, Any], path: str) -> list[FieldE
     errors = []
     if metadata.get("type", "object") != "object":
         errors.append(FieldError(f"{path}.type", fe.INVALID, "must be object", metadata.get("type")))
-    allowed = {"type", "properties"}
+    # A default is not judged here: at the root the API server refuses it on its own (in top-level metadata).
+    allowed = {"type", "properties", "default"}
     properties = metadata.get("properties") or {}
     if set(metadata) - allowed or set(properties) - {"name", "generateName"}:
         errors.append(FieldError(path, fe.FORBIDDEN, "must not specify anything other than name and generateName, "
@@ -344,13 +347,17 @@ def _pattern_errors(pattern: Any, path: str) -> list[FieldError]:
 
 
 def _defaults(node: Mapping[str, Any], path: str, errors: list[FieldError], root: bool = False) -> None:
-    """Every default must be what the API server could store: pruned, valid, within the node's CEL rules."""
+    """Every default must be what the API server could store: pruned, valid, within the node's CEL rules.
+
+    At the root, `metadata`, `apiVersion` and `kind` may hold no default anywhere below them.
+    """
     if "default" in node:
         errors += default_errors(node["default"], node, f"{path}.default")
     for name, sub in (node.get("properties") or {}).items():
         sub_path = fe.key(f"{path}.properties", name)
-        if root and name == "metadata" and "default" in sub:
-            errors.append(FieldError(f"{sub_path}.default", fe.FORBIDDEN, "must not be set"))
+        if root and name in _META_FIELDS:
+            errors += [FieldError(where, fe.FORBIDDEN, f"must not be set in top-level {name}")
+                       for where in _default_paths(sub, sub_path)]
             continue
         _defaults(sub, sub_path, errors)
     if isinstance(node.get("items"), Mapping):
@@ -359,15 +366,30 @@ def _defaults(node: Mapping[str, Any], path: str, errors: list[FieldError], root
         _defaults(node["additionalProperties"], f"{path}.additionalProperties", errors)
 
 
+def _default_paths(node: Mapping[str, Any], path: str) -> list[str]:
+    found = [f"{path}.default"] if "default" in node else []
+    for name, sub in (node.get("properties") or {}).items():
+        found += _default_paths(sub, fe.key(f"{path}.properties", name))
+    for child in ("items", "additionalProperties"):
+        if isinstance(node.get(child), Mapping):
+            found += _default_paths(node[child], f"{path}.{child}")
+    return found
+
+
 def default_errors(default: Any, node: Mapping[str, Any], path: str) -> list[FieldError]:
-    value = structural.apply_defaults(copy.deepcopy(default), node)
-    if structural.prune(copy.deepcopy(value), node) != value:
+    """A default checked as the API server checks it: exactly as written.
+
+    Nothing is defaulted or pruned in it first, unlike in a stored object: a null for a field
+    that is not nullable is refused (`memory in body must be of type integer: "null"`), and so
+    is a missing required field that the field's own schema would have defaulted.
+    """
+    if structural.prune(copy.deepcopy(default), node) != default:
         return [FieldError(path, fe.INVALID, "must not have unknown fields", default)]
     errors = [FieldError(_joined(path, e.path), e.type, e.detail, e.value)
-              for e in schema_values.validate(value, node)]
+              for e in schema_values.validate(default, node)]
     if not errors:
         errors += [FieldError(path, fe.INVALID, _RULE_VIOLATION.sub("", violation), default)
-                   for violation in structural.rule_violations(value, None, node, path="")]
+                   for violation in structural.rule_violations(default, None, node, path="")]
     return errors
 
 
