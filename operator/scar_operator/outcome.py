@@ -6,10 +6,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scar_operator import conditions
-from scar_operator.aws.errors import AwsError
+from scar_operator.aws.errors import AwsError, ErrorKind
 from scar_operator.models import SpecError
 from scar_operator.reconciler import Outcome
 from scar_operator.settings import OperatorSettings
+
+
+QUOTA_EXCEEDED = "QuotaExceeded"
 
 
 @dataclass
@@ -55,6 +58,12 @@ def from_spec_error(error: SpecError) -> PassResult:
 
 
 def from_aws_error(error: AwsError, settings: OperatorSettings) -> PassResult:
+    if error.kind is ErrorKind.QUOTA:
+        # Stalled, since no spec change helps and a person should look; yet retried (slowly), since
+        # room made anywhere in the account (another tool's roles deleted, a queue freed) is enough.
+        message = (f"the account's {error.quota} quota is full: {error}; retrying every few minutes until "
+                   f"there is room")
+        return PassResult(conditions.stalled(QUOTA_EXCEEDED, message), retry_after=settings.quota_retry_seconds)
     if error.retryable:
         return PassResult(conditions.retrying(error.code, str(error)), retry_after=settings.retry_seconds)
     return PassResult(conditions.stalled(error.code, str(error)), permanent=str(error))

@@ -20,6 +20,9 @@ class OperatorSettings:
     settle_inline_seconds: float = 2.0
     # Delay before retrying after throttling or a conflict; kopf backs off from here.
     retry_seconds: float = 10.0
+    # First delay after an account quota refused a create (Batch's 50 queues, IAM's roles): room
+    # comes from people and other tools, not seconds, so it is looked for slowly (doubling to 300 s).
+    quota_retry_seconds: float = 60.0
     # Distinguishes installations that share an AWS account (part of every derived name).
     cluster_id: str = ""
     default_region: str | None = None
@@ -56,6 +59,7 @@ class OperatorSettings:
             settle_seconds=float(env.get("SCAR_SETTLE_SECONDS", cls.settle_seconds)),
             settle_inline_seconds=float(env.get("SCAR_SETTLE_INLINE_SECONDS", cls.settle_inline_seconds)),
             retry_seconds=float(env.get("SCAR_RETRY_SECONDS", cls.retry_seconds)),
+            quota_retry_seconds=float(env.get("SCAR_QUOTA_RETRY_SECONDS", cls.quota_retry_seconds)),
             cluster_id=env.get("SCAR_CLUSTER_ID", ""),
             metrics_port=int(env.get("SCAR_METRICS_PORT", cls.metrics_port)),
             workers=int(env.get("SCAR_WORKERS", cls.workers)),

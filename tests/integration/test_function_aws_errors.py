@@ -4,6 +4,7 @@ access denied and validation errors surface in Stalled with AWS's own message.""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -69,6 +70,34 @@ def test_access_denied_stalls_with_aws_message_and_recovers_when_permissions_are
 
     aws.proxy.clear_faults()  # the platform team fixes the operator's IAM policy
     wait_ready(cluster, namespace, "denied", timeout=30)
+
+
+def test_a_full_account_quota_stalls_naming_it_and_recovers_by_itself_once_there_is_room(
+    cluster: Cluster, aws: EmulatedAws, namespace: str, tmp_path: Path
+) -> None:
+    # The periodic re-check is far away: only the quota's own slow retry can bring it back.
+    process = OperatorProcess(kubeconfig=cluster.kubeconfig, namespace=namespace, aws_env=aws.operator_env(),
+                              log_path=tmp_path / "operator.log",
+                              extra_env={"SCAR_RESYNC_SECONDS": "300", "SCAR_QUOTA_RETRY_SECONDS": "1"}).start()
+    try:
+        mark = aws.proxy.mark()
+        aws.proxy.inject("iam", "CreateRole", "LimitExceeded", "Cannot exceed quota for RolesPerAccount: 1000",
+                         status=409, times=1000)
+        cluster.apply(FUNCTIONS, namespace, function_manifest("no-room"))
+        stalled = wait_stalled(cluster, namespace, "no-room")
+        assert stalled["reason"] == "QuotaExceeded"
+        assert "IAM RolesPerAccount quota is full" in stalled["message"]
+        ready = wait_for(lambda: cluster.condition(FUNCTIONS, namespace, "no-room", "Ready"), what="Ready")
+        assert ready["status"] == "False" and ready["reason"] == "QuotaExceeded"
+        # Nothing that needs the role was made without it.
+        assert "CreateFunction" not in [c.operation for c in aws.proxy.calls_since(mark)]
+
+        aws.proxy.clear_faults()  # another tool's roles are deleted: the account has room again
+        wait_ready(cluster, namespace, "no-room", timeout=30)
+        cluster.delete(FUNCTIONS, namespace, "no-room")
+        wait_for(lambda: cluster.get(FUNCTIONS, namespace, "no-room") is None, timeout=30, what="deleted")
+    finally:
+        process.stop()
 
 
 def test_a_validation_error_from_aws_stalls_with_its_message(

@@ -36,12 +36,28 @@ def client_error(code: str, message: str = "", status: int = 400) -> ClientError
     ("AccessDeniedException", "not authorized", 403, ErrorKind.TERMINAL),
     ("InvalidParameterValueException", "Source image does not exist", 400, ErrorKind.TERMINAL),
     ("ValidationException", "1 validation error", 400, ErrorKind.TERMINAL),
+    # Account quotas: no spec change helps, room made in the account does.
+    ("LimitExceeded", "Cannot exceed quota for RolesPerAccount: 1000", 409, ErrorKind.QUOTA),
+    ("LimitExceeded", "Maximum policy size of 10240 bytes exceeded for role r", 409, ErrorKind.TERMINAL),
+    ("ClientException", "Maximum number of compute environments (50) reached.", 400, ErrorKind.QUOTA),
+    ("ClientException", "Maximum number of job queues (50) reached.", 400, ErrorKind.QUOTA),
+    ("CodeStorageExceededException", "Code storage limit exceeded.", 400, ErrorKind.QUOTA),
 ])
 def test_each_code_has_one_meaning(code: str, message: str, status: int, kind: ErrorKind) -> None:
     error = classify(client_error(code, message, status), "Op")
     assert error.kind is kind
     assert error.retryable == (kind in (ErrorKind.RETRY, ErrorKind.THROTTLED))
     assert message in str(error) and code in str(error)
+
+
+@pytest.mark.parametrize(("code", "message", "quota"), [
+    ("LimitExceeded", "Cannot exceed quota for RolesPerAccount: 1000", "IAM RolesPerAccount"),
+    ("ClientException", "Maximum number of compute environments (50) reached.",
+     "AWS Batch compute environments per Region (50)"),
+    ("ClientException", "Maximum number of job queues reached", "AWS Batch job queues per Region"),
+])
+def test_a_quota_refusal_names_the_quota(code: str, message: str, quota: str) -> None:
+    assert classify(client_error(code, message), "Create").quota == quota
 
 
 def test_reads_treat_not_found_as_an_answer() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
@@ -18,6 +19,9 @@ class ErrorKind(enum.Enum):
     RETRY = "Conflict"  # in progress, conflicting update, role not assumable yet: retry soon
     THROTTLED = "Throttled"  # retry with backoff
     TERMINAL = "Terminal"  # invalid or access denied: needs a spec or permission change
+    # An account-wide quota is full (IAM roles, Batch compute environments or queues, ...): no spec
+    # change helps, room made elsewhere in the account does. Retried slowly, said plainly.
+    QUOTA = "QuotaExceeded"
 
 
 class AwsError(Exception):
@@ -31,6 +35,11 @@ class AwsError(Exception):
     @property
     def retryable(self) -> bool:
         return self.kind in (ErrorKind.RETRY, ErrorKind.THROTTLED)
+
+    @property
+    def quota(self) -> str:
+        """The quota a QUOTA error ran into, as a person would look it up in Service Quotas."""
+        return quota_named(self.code, self.message) or ""
 
 
 _NOT_FOUND = {
@@ -59,6 +68,32 @@ _ROLE_PROPAGATION_HINTS = ("cannot be assumed", "role defined for the function c
 _DESTINATION_PROPAGATION_HINT = "Unable to validate the following destination configurations"
 
 
+# Codes that only ever mean "the account holds as many as its quota allows", with the quota's name.
+_QUOTA_CODES = {
+    "CodeStorageExceededException": "Lambda code storage",
+    "TooManyBuckets": "S3 buckets per account",
+    "LimitExceededException": "CloudWatch Logs resources per account",
+    "ServiceQuotaExceededException": "service quota",
+    "QuotaExceededException": "service quota",
+}
+# IAM's LimitExceeded covers both a full account ("Cannot exceed quota for RolesPerAccount: 1000") and an
+# over-long document ("Maximum policy size of 10240 bytes exceeded"); only the first waits for room.
+_IAM_QUOTA = re.compile(r"Cannot exceed quota for (\w+)")
+# AWS Batch says "Maximum number of compute environments (50) reached" with its generic code.
+_BATCH_QUOTA = re.compile(r"[Mm]aximum number of ([a-z ]+?)\s*(\(\d+\))?\s*(reached|exceeded)")
+
+
+def quota_named(code: str, message: str) -> str | None:
+    """The account quota an AWS refusal names, or None when the refusal is no quota."""
+    iam = _IAM_QUOTA.search(message)
+    if code == "LimitExceeded" and iam:
+        return f"IAM {iam.group(1)}"
+    batch = _BATCH_QUOTA.search(message)
+    if code == "ClientException" and batch:
+        return f"AWS Batch {batch.group(1)} per Region" + (f" {batch.group(2)}" if batch.group(2) else "")
+    return _QUOTA_CODES.get(code)
+
+
 def _still_propagating(code: str, message: str) -> bool:
     """A refusal that only says AWS has not yet seen a role or permission made a moment ago."""
     if code == "InvalidParameterValueException":
@@ -79,6 +114,8 @@ def classify(error: ClientError, operation: str) -> AwsError:
         kind = ErrorKind.RETRY
     elif code in _THROTTLED or status >= 500:
         kind = ErrorKind.THROTTLED
+    elif quota_named(code, message):
+        kind = ErrorKind.QUOTA
     elif _still_propagating(code, message):
         kind = ErrorKind.RETRY
     elif code == "ClientException" and ("in progress" in message.lower() or "being" in message.lower()):
