@@ -11,7 +11,6 @@ from scar_operator.models import SpecError
 from scar_operator.reconciler import Outcome
 from scar_operator.settings import OperatorSettings
 
-
 QUOTA_EXCEEDED = "QuotaExceeded"
 
 
