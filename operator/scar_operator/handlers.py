@@ -11,7 +11,7 @@ import itertools
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import boto3
@@ -27,7 +27,7 @@ from scar_operator import (
     retry_delays,
 )
 from scar_operator.account import controller as account_controller
-from scar_operator.account import enforcement
+from scar_operator.account import enforcement, propagation
 from scar_operator.account.selection import AccountEntry, Tenancy, account_entry, tenancy_of
 from scar_operator.account.sessions import AccountSessions
 from scar_operator.aws.errors import AwsError
@@ -95,6 +95,45 @@ def namespace_labels(name: str, labels: kopf.Labels, **_: Any) -> dict[str, dict
 @kopf.index(GROUP, VERSION, "scaraccounts", id="scar_accounts")
 def scar_accounts(name: str, spec: kopf.Spec, **_: Any) -> dict[str, AccountEntry]:
     return {name: account_entry(dict(spec))}
+
+
+# The objects of each namespace, so that a change of who a namespace acts as reaches them at once.
+_OBJECT_PLURALS = ("scarfunctions", "scarbatchjobs")
+for _plural in _OBJECT_PLURALS:
+    @kopf.index(GROUP, VERSION, _plural, id=f"{_plural}_by_namespace")
+    def _by_namespace(namespace: str | None, name: str, **_: Any) -> dict[str | None, str]:
+        return {namespace: name}
+
+_tenancy_changes = propagation.TenancyChanges()
+_annotate: propagation.Annotate | None = None
+
+
+def _retell_changed_tenancies(namespaces: Iterable[str], indexes: Mapping[str, Any]) -> None:
+    """Objects of namespaces whose tenancy changed since last seen hear of it now (propagation.py)."""
+    global _annotate
+    fingerprints = {namespace: propagation.fingerprint(tenancy(namespace, indexes)) for namespace in namespaces}
+    changed = _tenancy_changes.changed(fingerprints)
+    if not changed:
+        return
+    objects = [(plural, namespace, name) for plural in _OBJECT_PLURALS for namespace in changed
+               for name in indexes[f"{plural}_by_namespace"].get(namespace, [])]
+    if _annotate is None:
+        _annotate = propagation.kubernetes_annotator()
+    propagation.nudge(objects, changed, _annotate)
+
+
+@kopf.on.event("", "v1", "namespaces", id="namespace_tenancy")
+def namespace_tenancy(name: str, type: str | None, **kwargs: Any) -> None:
+    if type == "DELETED":
+        _tenancy_changes.forget(name)
+        return
+    _retell_changed_tenancies([name], kwargs)
+
+
+@kopf.on.event(GROUP, VERSION, "scaraccounts", id="account_tenancy")
+def account_tenancy(**kwargs: Any) -> None:
+    labels_index: kopf.Index[str, dict[str, str]] = kwargs["namespace_labels"]
+    _retell_changed_tenancies(list(labels_index), kwargs)
 
 
 def _first(index: kopf.Index[str, Any], key: str) -> Any:

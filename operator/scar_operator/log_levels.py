@@ -14,11 +14,16 @@ import logging
 SETTLING = "AWS is settling: "
 RETRYING = "retrying after an AWS error: "
 _KOPF_RETRY = " failed temporarily: "
+# kopf says "Handler '...' succeeded." on every event of every namespace and ScarAccount for the
+# handlers that only watch for a change of tenancy; what they did is logged by themselves.
+_QUIET_SUCCESSES = ("Handler 'namespace_tenancy' succeeded.", "Handler 'account_tenancy' succeeded.")
 
 
 class RetryLevels(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
+        if message in _QUIET_SUCCESSES:
+            return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
         if _KOPF_RETRY in message:
             said = message.split(_KOPF_RETRY, 1)[1]
             if said.startswith(SETTLING):

@@ -43,6 +43,11 @@ class Cluster:
         self.core.create_namespace({"metadata": {"name": name, "labels": {"scar.dev/test": "true", **(labels or {})}}})
         return name
 
+    def label_namespace(self, name: str, labels: dict[str, str | None]) -> None:
+        """Set (or, with None, remove) labels of a namespace, as `kubectl label ns` does."""
+        self.core.patch_namespace(name, {"metadata": {"labels": labels}},
+                                  _content_type="application/merge-patch+json")
+
     def delete_namespace(self, name: str) -> None:
         if not self.emulated:  # the emulator serves namespaces for kopf's discovery, not their deletion
             with contextlib.suppress(client.ApiException):

@@ -83,9 +83,12 @@ def tenants(cluster: Cluster, aws: EmulatedAws, tmp_path: Path) -> Iterator[Tena
         team.namespace = cluster.create_namespace("team", labels={"scar.dev/team": team.account})
         cluster.apply_cluster_object(ACCOUNTS, account_manifest(team))
     unselected = cluster.create_namespace("nobody")
+    # The periodic re-check is far away, as in a real install: a change of an account or of a
+    # namespace's labels must reach the objects by itself (account/propagation.py).
     operator = OperatorProcess(
         kubeconfig=cluster.kubeconfig, namespace=[a.namespace, b.namespace, unselected], aws_env=aws.operator_env(),
         log_path=tmp_path / "operator.log", extra_args=["--require-account"],
+        extra_env={"SCAR_RESYNC_SECONDS": "300"},
     ).start()
     try:
         yield Tenants(a, b, unselected, operator)
@@ -231,7 +234,7 @@ def test_a_tightened_account_stops_the_data_and_a_loosened_one_restores_it(
     # The account no longer lets the team read in/: the object is refused and its trigger withdrawn.
     cluster.apply_cluster_object(ACCOUNTS, account_manifest(team, buckets=[{"bucket": team.bucket,
                                                                              "prefixes": ["out/"]}]))
-    stalled = wait_stalled(cluster, team.namespace, "detect", timeout=30)
+    stalled = wait_stalled(cluster, team.namespace, "detect", timeout=20)
     message = stalled["message"]
     assert message.startswith("spec.input[0]: s3://" + team.bucket + "/in/ is not within the buckets allowed")
     wait_for(lambda: not our_entries() or None, timeout=30, what="the trigger withdrawn")
@@ -241,6 +244,20 @@ def test_a_tightened_account_stops_the_data_and_a_loosened_one_restores_it(
     cluster.apply_cluster_object(ACCOUNTS, account_manifest(team))
     wait_ready(cluster, team.namespace, "detect", timeout=30)
     wait_for(lambda: our_entries() or None, timeout=30, what="the trigger restored")
+
+
+def test_a_namespace_that_leaves_its_account_is_refused_at_once_and_served_again_when_it_returns(
+        cluster: Cluster, aws: EmulatedAws, tenants: Tenants) -> None:
+    team = tenants.a
+    cluster.apply(FUNCTIONS, team.namespace, team.function("detect"))
+    wait_ready(cluster, team.namespace, "detect")
+
+    cluster.label_namespace(team.namespace, {"scar.dev/team": None})
+    stalled = wait_stalled(cluster, team.namespace, "detect", timeout=20)
+    assert "selected by no ScarAccount" in stalled["message"]
+
+    cluster.label_namespace(team.namespace, {"scar.dev/team": team.account})
+    wait_ready(cluster, team.namespace, "detect", timeout=20)
 
 
 def test_a_public_url_closes_when_the_account_stops_allowing_it_and_reopens_after(

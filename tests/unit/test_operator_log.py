@@ -28,6 +28,13 @@ def test_kopfs_retry_lines_are_re_levelled_by_what_they_are(said: str, level: st
     assert record.levelname == level
 
 
+def test_the_tenancy_watch_does_not_log_every_namespace_event() -> None:
+    record = logging.LogRecord("kopf.objects", logging.INFO, __file__, 1, "Handler 'namespace_tenancy' succeeded.",
+                               None, None)
+    logging.getLogger("kopf.objects").setLevel(logging.INFO)
+    assert log_levels.RetryLevels().filter(record) is False
+
+
 class CountingSts:
     def __init__(self) -> None:
         self.calls = 0
