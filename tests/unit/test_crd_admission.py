@@ -90,6 +90,22 @@ def test_a_valid_crd_is_admitted() -> None:
     assert crd_admission.crd_errors(valid_crd()) == []
 
 
+# What the API server admits, though it looks wrong (each checked on kube-apiserver v1.32).
+ADMITTED: list[tuple[str, Callable[[dict[str, Any]], object]]] = [
+    ("a null default, which is no default", lambda c: spec_properties(c).update(note={"type": "string",
+                                                                                     "default": None})),
+    ("int-or-string with a type", lambda c: spec_properties(c).update(
+        port={"type": "string", "x-kubernetes-int-or-string": True})),
+    ("a column path that only starts with a dot",
+     lambda c: c["spec"]["versions"][0]["additionalPrinterColumns"][0].update(jsonPath=".status[phase")),
+]
+
+
+@pytest.mark.parametrize("change", [c for _, c in ADMITTED], ids=[n for n, _ in ADMITTED])
+def test_the_emulator_admits_what_the_api_server_admits(change: Callable[[dict[str, Any]], object]) -> None:
+    assert refusals(change) == []
+
+
 @pytest.mark.parametrize("info", crdgen.KINDS, ids=lambda i: i.kind)
 def test_the_generated_crds_are_admitted(info: crdgen.KindInfo) -> None:
     committed = yaml.safe_load(crdgen.crd_path(REPO / "crds", info).read_text())
@@ -102,19 +118,16 @@ CONDITION = f"{ROOT}.properties[status].properties[conditions].items.properties"
 CASES: list[tuple[str, Callable[[dict[str, Any]], object], str]] = [
     # Every default must validate against its own schema.
     ("an empty default on a date-time", lambda c: condition_properties(c)["lastTransitionTime"].update(default=""),
-     f'{CONDITION}[lastTransitionTime].default: Invalid value: "": in body must be of type date-time: ""'),
+     f'{CONDITION}[lastTransitionTime].default: Invalid value: "":  in body must be of type date-time: ""'),
     ("a default of the wrong type", lambda c: spec_properties(c)["size"].update(default="one"),
-     f'{SPEC}[size].default: Invalid value: "string": in body must be of type integer: "string"'),
+     f'{SPEC}[size].default: Invalid value: "string":  in body must be of type integer: "string"'),
     ("a default outside the enum", lambda c: spec_properties(c)["mode"].update(default="c"),
      f'{SPEC}[mode].default: Unsupported value: "c": supported values: "a", "b"'),
     ("a default below the minimum", lambda c: spec_properties(c)["size"].update(default=0),
-     f"{SPEC}[size].default: Invalid value: 0: in body should be greater than or equal to 1"),
+     f"{SPEC}[size].default: Invalid value: 0:  in body should be greater than or equal to 1"),
     ("a default that breaks the pattern",
      lambda c: spec_properties(c).update(name={"type": "string", "pattern": "^[a-z]+$", "default": "A1"}),
-     f"{SPEC}[name].default: Invalid value: \"A1\": in body should match '^[a-z]+$'"),
-    ("a null default where null is not allowed",
-     lambda c: spec_properties(c).update(note={"type": "string", "default": None}),
-     f'{SPEC}[note].default: Invalid value: "null": in body must be of type string: "null"'),
+     f"{SPEC}[name].default: Invalid value: \"A1\":  in body should match '^[a-z]+$'"),
     # A default is validated as written: nothing is pruned from it or defaulted in it first.
     ("a null inside an object default",
      lambda c: spec_properties(c).update(limits={"type": "object", "properties": {"memory": {"type": "integer"}},
@@ -122,7 +135,7 @@ CASES: list[tuple[str, Callable[[dict[str, Any]], object], str]] = [
      f'{SPEC}[limits].default.memory: Invalid value: "null": memory in body must be of type integer: "null"'),
     ("a null list item in a default",
      lambda c: spec_properties(c).update(tags={"type": "array", "items": {"type": "string"}, "default": [None]}),
-     f'{SPEC}[tags].default'),
+     f'{SPEC}[tags].default.[0]: Invalid value: "null": [0] in body must be of type string: "null"'),
     ("an object default without a required field its own schema defaults",
      lambda c: spec_properties(c).update(box={"type": "object", "required": ["a"],
                                                "properties": {"a": {"type": "string", "default": "x"}},
@@ -142,7 +155,7 @@ CASES: list[tuple[str, Callable[[dict[str, Any]], object], str]] = [
      lambda c: spec_properties(c).update(even={"type": "integer", "default": 3,
                                                 "x-kubernetes-validations": [{"rule": "self % 2 == 0",
                                                                               "message": "must be even"}]}),
-     f"{SPEC}[even].default: Invalid value: 3: must be even"),
+     f'{SPEC}[even].default: Invalid value: "integer": must be even'),
     # Structural schemas.
     ("a field without a type", lambda c: spec_properties(c).update(loose={"description": "anything"}),
      f"{SPEC}[loose].type: Required value: must not be empty for specified object fields"),
@@ -184,9 +197,6 @@ CASES: list[tuple[str, Callable[[dict[str, Any]], object], str]] = [
     ("preserve-unknown-fields set to false",
      lambda c: spec_properties(c)["labels"].update({"x-kubernetes-preserve-unknown-fields": False}),
      f"{SPEC}[labels].x-kubernetes-preserve-unknown-fields: Invalid value: false: must be true or undefined"),
-    ("int-or-string with a type",
-     lambda c: spec_properties(c).update(port={"type": "string", "x-kubernetes-int-or-string": True}),
-     f'{SPEC}[port].type: Invalid value: "string": must be empty if x-kubernetes-int-or-string is true'),
     ("a list type on an object",
      lambda c: spec_properties(c)["labels"].update({"x-kubernetes-list-type": "set"}),
      f'{SPEC}[labels].type: Invalid value: "object": must be array if x-kubernetes-list-type is specified'),
@@ -198,8 +208,8 @@ CASES: list[tuple[str, Callable[[dict[str, Any]], object], str]] = [
     ("map keys without a map list",
      lambda c: schema_of(c)["properties"]["status"]["properties"]["conditions"].update(
          {"x-kubernetes-list-type": "atomic"}),
-     f"{ROOT}.properties[status].properties[conditions].x-kubernetes-list-map-keys: Forbidden: must be empty if "
-     "x-kubernetes-list-type is not map"),
+     f'{ROOT}.properties[status].properties[conditions].x-kubernetes-list-type: Invalid value: "atomic": must be '
+     "map if x-kubernetes-list-map-keys is non-empty"),
     ("a map key that is no property of the items",
      lambda c: schema_of(c)["properties"]["status"]["properties"]["conditions"].update(
          {"x-kubernetes-list-map-keys": ["name"]}),
@@ -223,15 +233,12 @@ CASES: list[tuple[str, Callable[[dict[str, Any]], object], str]] = [
     # Printer columns and subresources.
     ("a column path that does not start with a dot",
      lambda c: c["spec"]["versions"][0]["additionalPrinterColumns"][0].update(jsonPath="status.phase"),
-     'spec.additionalPrinterColumns[0].jsonPath: Invalid value: "status.phase": must be a simple json path '
+     'spec.additionalPrinterColumns[0].JSONPath: Invalid value: "status.phase": must be a simple json path '
      "starting with ."),
-    ("a column path that does not parse",
-     lambda c: c["spec"]["versions"][0]["additionalPrinterColumns"][0].update(jsonPath=".status[phase"),
-     'spec.additionalPrinterColumns[0].jsonPath: Invalid value: ".status[phase": must be a valid JSONPath'),
     ("a column of an unknown type",
      lambda c: c["spec"]["versions"][0]["additionalPrinterColumns"][0].update(type="text"),
-     'spec.additionalPrinterColumns[0].type: Unsupported value: "text": supported values: "integer", "number", '
-     '"string", "boolean", "date"'),
+     'spec.additionalPrinterColumns[0].type: Invalid value: "text": must be one of boolean,date,integer,number,'
+     'string'),
     ("a status subresource with fields",
      lambda c: c["spec"]["versions"][0]["subresources"].update(status={"path": ".status"}),
      'spec.subresources.status: Invalid value: {"path":".status"}: must be an empty object'),

@@ -16,7 +16,6 @@ README ("What the API emulator does not reproduce") lists the server's rules tha
 from __future__ import annotations
 
 import copy
-import json
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -68,7 +67,6 @@ _JUNCTORS = ("anyOf", "allOf", "oneOf")
 # The root's fields that describe the object itself: the API server forbids defaults anywhere in them.
 _META_FIELDS = ("metadata", "apiVersion", "kind")
 _RULE_VIOLATION = re.compile(r'^.*?Invalid value: "[a-z]+": ')
-_JSON_PATH_STEP = re.compile(r"\.\.?[^.\[\]]+|\[\d+\]|\[\*\]|\['[^']*'\]|\[\?\(.+?\)\]")
 
 
 def crd_errors(crd: Mapping[str, Any]) -> list[FieldError]:
@@ -225,9 +223,6 @@ def _walk(node: Mapping[str, Any], path: str, level: str, errors: list[FieldErro
     if preserve is not None and preserve is not True:
         errors.append(FieldError(f"{path}.x-kubernetes-preserve-unknown-fields", fe.INVALID,
                                  "must be true or undefined", preserve))
-    if int_or_string and node_type:
-        errors.append(FieldError(f"{path}.type", fe.INVALID, "must be empty if x-kubernetes-int-or-string is true",
-                                 node_type))
     if int_or_string and preserve is True:
         errors.append(FieldError(f"{path}.x-kubernetes-preserve-unknown-fields", fe.INVALID,
                                  "must be false if x-kubernetes-int-or-string is true", True))
@@ -286,10 +281,10 @@ def _value_validation_errors(node: Mapping[str, Any], path: str, errors: list[Fi
 def _list_type_errors(node: Mapping[str, Any], path: str, errors: list[FieldError]) -> None:
     list_type = node.get("x-kubernetes-list-type")
     map_keys = node.get("x-kubernetes-list-map-keys")
+    if map_keys and list_type is None:
+        errors.append(FieldError(f"{path}.x-kubernetes-list-type", fe.REQUIRED,
+                                 "must be map if x-kubernetes-list-map-keys is non-empty"))
     if list_type is None:
-        if map_keys:
-            errors.append(FieldError(f"{path}.x-kubernetes-list-map-keys", fe.FORBIDDEN,
-                                     "must be empty if x-kubernetes-list-type is not map"))
         return
     if list_type not in _LIST_TYPES:
         errors.append(FieldError(f"{path}.x-kubernetes-list-type", fe.UNSUPPORTED, fe.supported_values(_LIST_TYPES),
@@ -324,8 +319,8 @@ def _list_type_errors(node: Mapping[str, Any], path: str, errors: list[FieldErro
                                          "this property is in x-kubernetes-list-map-keys, so it must have a default "
                                          "or be a required property"))
     elif map_keys:
-        errors.append(FieldError(f"{path}.x-kubernetes-list-map-keys", fe.FORBIDDEN,
-                                 "must be empty if x-kubernetes-list-type is not map"))
+        errors.append(FieldError(f"{path}.x-kubernetes-list-type", fe.INVALID,
+                                 "must be map if x-kubernetes-list-map-keys is non-empty", list_type))
     if list_type == "set" and items.get("type") in ("object", "array") and \
             items.get("x-kubernetes-map-type") != "atomic" and items.get("x-kubernetes-list-type") != "atomic":
         errors.append(FieldError(f"{path}.items.x-kubernetes-map-type" if items.get("type") == "object"
@@ -351,7 +346,7 @@ def _defaults(node: Mapping[str, Any], path: str, errors: list[FieldError], root
 
     At the root, `metadata`, `apiVersion` and `kind` may hold no default anywhere below them.
     """
-    if "default" in node:
+    if node.get("default") is not None:  # `default: null` is no default: the API server holds none
         errors += default_errors(node["default"], node, f"{path}.default")
     for name, sub in (node.get("properties") or {}).items():
         sub_path = fe.key(f"{path}.properties", name)
@@ -367,7 +362,7 @@ def _defaults(node: Mapping[str, Any], path: str, errors: list[FieldError], root
 
 
 def _default_paths(node: Mapping[str, Any], path: str) -> list[str]:
-    found = [f"{path}.default"] if "default" in node else []
+    found = [f"{path}.default"] if node.get("default") is not None else []
     for name, sub in (node.get("properties") or {}).items():
         found += _default_paths(sub, fe.key(f"{path}.properties", name))
     for child in ("items", "additionalProperties"):
@@ -388,7 +383,8 @@ def default_errors(default: Any, node: Mapping[str, Any], path: str) -> list[Fie
     errors = [FieldError(_joined(path, e.path), e.type, e.detail, e.value)
               for e in schema_values.validate(default, node)]
     if not errors:
-        errors += [FieldError(path, fe.INVALID, _RULE_VIOLATION.sub("", violation), default)
+        type_name = schema_values.json_type_name(default)  # the API server names the type, not the value
+        errors += [FieldError(path, fe.INVALID, _RULE_VIOLATION.sub("", violation), type_name)
                    for violation in structural.rule_violations(default, None, node, path="")]
     return errors
 
@@ -398,23 +394,25 @@ def _joined(base: str, inner: str) -> str:
 
 
 def _column_errors(column: Mapping[str, Any], path: str) -> list[FieldError]:
+    """As the API server checks a column, under its internal field names (`JSONPath`)."""
     errors = []
     if not column.get("name"):
         errors.append(FieldError(f"{path}.name", fe.REQUIRED))
     column_type = column.get("type")
+    must_be = "must be one of " + ",".join(sorted(_COLUMN_TYPES))
     if not column_type:
-        errors.append(FieldError(f"{path}.type", fe.REQUIRED))
+        errors.append(FieldError(f"{path}.type", fe.REQUIRED, must_be))
     elif column_type not in _COLUMN_TYPES:
-        errors.append(FieldError(f"{path}.type", fe.UNSUPPORTED, fe.supported_values(_COLUMN_TYPES), column_type))
+        errors.append(FieldError(f"{path}.type", fe.INVALID, must_be, column_type))
     column_format = column.get("format")
     if column_format and column_format not in _COLUMN_FORMATS:
-        errors.append(FieldError(f"{path}.format", fe.UNSUPPORTED, fe.supported_values(_COLUMN_FORMATS),
+        errors.append(FieldError(f"{path}.format", fe.INVALID, "must be one of " + ",".join(sorted(_COLUMN_FORMATS)),
                                  column_format))
     json_path = column.get("jsonPath")
     if not json_path:
-        errors.append(FieldError(f"{path}.jsonPath", fe.REQUIRED))
+        errors.append(FieldError(f"{path}.JSONPath", fe.REQUIRED))
     else:
-        errors += json_path_errors(str(json_path), f"{path}.jsonPath")
+        errors += json_path_errors(str(json_path), f"{path}.JSONPath")
     priority = column.get("priority", 0)
     if not isinstance(priority, int) or priority < 0:
         errors.append(FieldError(f"{path}.priority", fe.INVALID, "must be greater than or equal to 0", priority))
@@ -422,12 +420,10 @@ def _column_errors(column: Mapping[str, Any], path: str) -> list[FieldError]:
 
 
 def json_path_errors(json_path: str, path: str) -> list[FieldError]:
-    """A column's or a scale path: a simple JSONPath from the object's root, as `kubectl get` evaluates it."""
+    """A column's or a scale path: the API server asks only that it start with a dot (what follows
+    is not parsed until kubectl prints it; tests/unit/test_crds.py evaluates this project's own)."""
     if not json_path.startswith("."):
         return [FieldError(path, fe.INVALID, "must be a simple json path starting with .", json_path)]
-    rest = _JSON_PATH_STEP.sub("", json_path)
-    if json_path != "." and rest:
-        return [FieldError(path, fe.INVALID, f"must be a valid JSONPath: unexpected {json.dumps(rest)}", json_path)]
     return []
 
 

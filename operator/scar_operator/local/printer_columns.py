@@ -17,6 +17,12 @@ _STEP = re.compile(r"""\.(?P<field>[^.\[\]]+)|\[(?P<index>\d+|\*)\]|\['(?P<quote
 _DEFAULT_COLUMNS = ({"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},)
 
 
+def parses(json_path: str) -> bool:
+    """The whole path is steps of the dialect above (the API server admits any path that starts
+    with a dot; one that does not parse shows up only when kubectl prints the column)."""
+    return json_path.startswith(".") and _STEP.sub("", json_path) == ""
+
+
 def evaluate(json_path: str, document: Any) -> list[Any]:
     """Every value the path reaches in `document` (none when a step finds nothing)."""
     values = [document]

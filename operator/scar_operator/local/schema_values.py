@@ -113,7 +113,9 @@ def validate(value: Any, schema: Mapping[str, Any], path: str = "") -> list[Fiel
 
 
 def _in_body(path: str, text: str) -> str:
-    return f"{path} in body {text}" if path else f"in body {text}"
+    # As kube-openapi words it: at the root of what is validated (a default of a scalar) the name
+    # is empty and the message starts with its space (`Invalid value: "":  in body must be ...`).
+    return f"{path} in body {text}"
 
 
 def _check(value: Any, schema: Mapping[str, Any], path: str, errors: list[FieldError]) -> None:
