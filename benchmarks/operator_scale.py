@@ -20,6 +20,7 @@ import statistics
 import tempfile
 import time
 import uuid
+import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -32,6 +33,7 @@ from scar_operator.local.operator_process import OperatorProcess, process_cpu_se
 
 from benchmarks.following import Following
 from tests.harness.aws import EmulatedAws, emulated_aws
+from tests.harness.aws_faults import RandomFaults
 from tests.harness.aws_proxy import Call
 from tests.harness.aws_rates import AwsRateEnforcer
 from tests.harness.cluster import REPO, Cluster, open_cluster
@@ -188,6 +190,7 @@ def bulk_figures(cluster: Cluster, aws: EmulatedAws, workdir: Path, figures: Fig
         cpu.report(figures, label, count, apply_seconds)
         line(figures, f"{label}: operator peak RSS", f"{operator.peak_rss_bytes() / 2**20:.0f} MB",
              "<= 150 MB at 1,000")
+        restart_figures(figures, label, operator, aws, count)
 
         if rated is not None:
             rated.reset()
@@ -205,6 +208,83 @@ def bulk_figures(cluster: Cluster, aws: EmulatedAws, workdir: Path, figures: Fig
         report_calls(figures, f"{label} (delete)", delete_calls, count, rated, delete_seconds)
         cpu.report(figures, f"{label} (delete)", count, delete_seconds)
         aws.proxy.rates = None
+
+
+def restart_figures(figures: Figures, label: str, operator: OperatorProcess, aws: EmulatedAws, count: int) -> None:
+    """A restarted operator resumes every object (kopf lists them all, then runs each object's
+    resume pass, one GetFunction each): its time and its own peak memory doing so."""
+    operator.stop()
+    mark = aws.proxy.mark()
+    started = time.monotonic()
+    operator.start()
+
+    def resumed() -> int:
+        return sum(1 for c in aws.proxy.calls_since(mark) if c.operation == "GetFunction")
+
+    wait_until(lambda: resumed() >= count, timeout=1800, poll=0.2)
+    seconds = time.monotonic() - started
+    # The last passes write their status after their reads: wait until the operator is quiet.
+    wait_until(lambda: time.monotonic() - max((c.at for c in aws.proxy.calls_since(mark)), default=0) > 2,
+               timeout=600, poll=0.2)
+    line(figures, f"{label}: restart -> every object resumed", f"{seconds:.1f} s")
+    line(figures, f"{label}: operator peak RSS after a restart", f"{operator.peak_rss_bytes() / 2**20:.0f} MB",
+         "<= 150 MB at 1,000")
+
+
+@dataclass
+class Run:
+    apply_seconds: float
+    delete_seconds: float
+    functions_made: int  # CreateFunction calls that AWS answered with success
+    left_behind: list[str]  # functions, roles and log groups of the namespace after the delete
+
+
+def apply_and_delete(cluster: Cluster, aws: EmulatedAws, workdir: Path, count: int, prefix: str) -> Run:
+    namespace = cluster.create_namespace(prefix)
+    with operator_for(cluster, aws, namespace, workdir, **UNPACED), \
+            Following(cluster, namespace, FUNCTIONS) as following:
+        mark = aws.proxy.mark()
+        started = time.monotonic()
+        names = [f"f-{index:03d}" for index in range(count)]
+        for name in names:
+            cluster.apply(FUNCTIONS, namespace, manifest(name))
+        following.wait_for(lambda: following.ready_count() == count, timeout=1800)
+        apply_seconds = time.monotonic() - started
+        made = sum(1 for c in aws.proxy.calls_since(mark) if c.operation == "CreateFunction" and c.status < 300)
+        started = time.monotonic()
+        for name in names:
+            cluster.delete(FUNCTIONS, namespace, name)
+        following.wait_for(lambda: following.count() == 0, timeout=1800)
+        delete_seconds = time.monotonic() - started
+    chaos, aws.proxy.chaos = aws.proxy.chaos, None  # the look at what is left must not be refused
+    left = [f["FunctionName"] for f in aws.client("lambda").list_functions()["Functions"]]
+    left += [r["RoleName"] for r in aws.client("iam").list_roles()["Roles"]]
+    left += [g["logGroupName"] for g in aws.client("logs").describe_log_groups()["logGroups"]]
+    aws.proxy.chaos = chaos
+    return Run(apply_seconds, delete_seconds, made, [n for n in left if namespace in n])
+
+
+def fault_figures(cluster: Cluster, aws: EmulatedAws, workdir: Path, figures: Figures, count: int,
+                  rate: float) -> None:
+    """The same objects applied and deleted with every AWS call going through, then with `rate` of
+    them refused at random (throttled or an internal error), as in a bad hour of a Region."""
+    calm = apply_and_delete(cluster, aws, workdir, count, "calm")
+    faults = RandomFaults(rate)
+    aws.proxy.chaos = faults
+    try:
+        rough = apply_and_delete(cluster, aws, workdir, count, "faults")
+    finally:
+        aws.proxy.chaos = None
+    label = f"{count} ScarFunctions, {rate:.0%} of AWS calls refused"
+    line(figures, f"{label}: apply -> all Ready",
+         f"{rough.apply_seconds:.1f} s {rough.apply_seconds / calm.apply_seconds:.1f}x",
+         f"<= 3x of {calm.apply_seconds:.1f} s")
+    line(figures, f"{label}: delete -> all gone",
+         f"{rough.delete_seconds:.1f} s {rough.delete_seconds / calm.delete_seconds:.1f}x",
+         f"<= 3x of {calm.delete_seconds:.1f} s")
+    line(figures, f"{label}: functions made", f"{rough.functions_made}", f"{count} (none twice)")
+    line(figures, f"{label}: left in AWS after the delete", f"{len(rough.left_behind)}", "0")
+    print("    refused:", ", ".join(f"{k} x{v}" for k, v in faults.refused.most_common(8)))
 
 
 @dataclass
@@ -266,8 +346,12 @@ def main() -> None:
     parser.add_argument("--kubeconfig", default=None, help="any cluster instead of the API emulator")
     parser.add_argument("--workdir", default=None, help="keep the operator logs here")
     parser.add_argument("--skip-single", action="store_true", help="only the bulk runs")
+    parser.add_argument("--faults", default="", help="share of AWS calls refused at random, e.g. 0.5 (empty: no run)")
+    parser.add_argument("--fault-objects", type=int, default=40, help="objects of the --faults run")
     args = parser.parse_args()
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request log
+    # A test cluster's self-signed API server (insecure-skip-tls-verify) would warn on every request.
+    warnings.filterwarnings("ignore", message="Unverified HTTPS request")
     figures: Figures = []
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="scar-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
@@ -288,6 +372,9 @@ def main() -> None:
         for count in [int(c) for c in args.rated.split(",") if c]:
             print(f"{count} at once, AWS's rates enforced:")
             bulk_figures(cluster, aws, workdir, figures, count, AwsRateEnforcer())
+        if args.faults:
+            print(f"{args.fault_objects} at once, without and with {float(args.faults):.0%} of AWS calls refused:")
+            fault_figures(cluster, aws, workdir, figures, args.fault_objects, float(args.faults))
 
 
 if __name__ == "__main__":

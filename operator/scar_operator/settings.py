@@ -47,6 +47,8 @@ class OperatorSettings:
     existing_tick_seconds: float = 1.0
     existing_chunk: int = 25
     existing_workers: int = 4
+    # Objects per page of the listing kopf makes at start (memory at a restart grows with it).
+    list_chunk: int = 100
 
     @classmethod
     def from_environ(cls, environ: dict[str, str] | None = None) -> OperatorSettings:
@@ -69,5 +71,6 @@ class OperatorSettings:
             existing_tick_seconds=float(env.get("SCAR_EXISTING_TICK_SECONDS", cls.existing_tick_seconds)),
             existing_chunk=int(env.get("SCAR_EXISTING_CHUNK", cls.existing_chunk)),
             existing_workers=int(env.get("SCAR_EXISTING_WORKERS", cls.existing_workers)),
+            list_chunk=int(env.get("SCAR_LIST_CHUNK", cls.list_chunk)),
             default_region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION"),
         )

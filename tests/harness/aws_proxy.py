@@ -148,6 +148,8 @@ class AwsProxy:
         self.faults: list[Fault] = []
         # Answers a call over AWS's rate with AWS's throttling error (the benchmark sets one).
         self.rates: Any = None
+        # Refuses a share of all calls at random (aws_faults.RandomFaults), when set.
+        self.chaos: Any = None
         self._lock = threading.Lock()
         self._operations = _Operations()
         self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
@@ -236,6 +238,8 @@ class AwsProxy:
                 fault = proxy._take_fault(call)
                 if fault is None and proxy.rates is not None:
                     fault = proxy.rates.admit(call)
+                if fault is None and proxy.chaos is not None:
+                    fault = proxy.chaos.admit(call)
                 if fault is not None:
                     headers, payload = proxy._error_response(fault, call.service)
                     call.status = fault.status

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 
-from scar_operator.account.propagation import TenancyChanges, fingerprint, nudge
+from scar_operator.account.propagation import KnownObjects, TenancyChanges, fingerprint, nudge
 from scar_operator.account.selection import SINGLE_TEAM, Tenancy
 from scar_operator.account.spec import parse_account_spec
 
@@ -65,3 +65,14 @@ def test_an_object_that_cannot_be_annotated_does_not_keep_the_others_from_hearin
 
     assert nudge([("scarfunctions", "a", "gone"), ("scarfunctions", "a", "here")], {"a": "x"}, annotate) == 1
     assert told == ["here"]
+
+
+def test_the_objects_told_are_those_of_the_namespaces_until_their_teardown_ends() -> None:
+    known = KnownObjects()
+    known.add("scarfunctions", "a", "f", "uid-1")
+    known.add("scarfunctions", "a", "f", "uid-1")  # every pass meets it again: still one object
+    known.add("scarbatchjobs", "a", "split", "uid-2")
+    known.add("scarfunctions", "b", "g", "uid-3")
+    assert sorted(known.of(["a"])) == [("scarbatchjobs", "a", "split"), ("scarfunctions", "a", "f")]
+    known.remove("a", "uid-1")
+    assert known.of(["a", "c"]) == [("scarbatchjobs", "a", "split")]
