@@ -256,6 +256,7 @@ def apply_and_delete(cluster: Cluster, aws: EmulatedAws, workdir: Path, count: i
             cluster.delete(FUNCTIONS, namespace, name)
         following.wait_for(lambda: following.count() == 0, timeout=1800)
         delete_seconds = time.monotonic() - started
+    keep_calls(workdir / f"calls-{namespace}.csv", aws.proxy.calls_since(mark), started)
     chaos, aws.proxy.chaos = aws.proxy.chaos, None  # the look at what is left must not be refused
     left = [f["FunctionName"] for f in aws.client("lambda").list_functions()["Functions"]]
     left += [r["RoleName"] for r in aws.client("iam").list_roles()["Roles"]]
@@ -318,9 +319,9 @@ class CpuUse:
 def keep_calls(path: Path, calls: list[Call], started: float) -> None:
     """Every call of a run, for whoever wants to see when each API class was busy."""
     with path.open("w") as out:
-        out.write("seconds,service,operation,status\n")
+        out.write("seconds,service,operation,status,path\n")
         for call in calls:
-            out.write(f"{call.at - started:.3f},{call.service},{call.operation},{call.status}\n")
+            out.write(f"{call.at - started:.3f},{call.service},{call.operation},{call.status},{call.path}\n")
 
 
 def report_calls(figures: Figures, label: str, calls: list[Call], count: int, rated: AwsRateEnforcer | None,

@@ -12,6 +12,7 @@ import http.client
 import http.server
 import json
 import re
+import sys
 import threading
 import time
 import urllib.parse
@@ -141,6 +142,14 @@ class _Operations:
         return best[1] if best else f"{method} {path}"
 
 
+class _QuietServer(http.server.ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that goes away with its kept-alive connection open (an operator stopped) resets
+        # it: nothing to report. Anything else is printed as http.server does.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 class AwsProxy:
     def __init__(self, upstream_host: str, upstream_port: int) -> None:
         self.upstream = (upstream_host, upstream_port)
@@ -152,7 +161,7 @@ class AwsProxy:
         self.chaos: Any = None
         self._lock = threading.Lock()
         self._operations = _Operations()
-        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._server = _QuietServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="aws-proxy", daemon=True)
 

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from scar_operator.aws.errors import RETRY_ATTEMPTS
 
 from tests.harness.aws import EmulatedAws
 from tests.harness.cluster import Cluster
@@ -29,11 +30,13 @@ def test_throttling_is_retried_until_it_passes(
     cluster: Cluster, aws: EmulatedAws, namespace: str, operator: OperatorProcess
 ) -> None:
     mark = aws.proxy.mark()
-    # More throttles than botocore's own retries absorb, so the operator's requeue has to carry it.
-    aws.proxy.inject("lambda", "CreateFunction", "TooManyRequestsException", "Rate exceeded", status=429, times=6)
+    # More throttles than one call's own retries absorb, so the operator's requeue has to carry it.
+    throttles = RETRY_ATTEMPTS + 2
+    aws.proxy.inject("lambda", "CreateFunction", "TooManyRequestsException", "Rate exceeded", status=429,
+                     times=throttles)
     cluster.apply(FUNCTIONS, namespace, function_manifest("throttled"))
     wait_ready(cluster, namespace, "throttled")
-    assert create_function_calls(aws, mark) == 7
+    assert create_function_calls(aws, mark) == throttles + 1
 
 
 def test_the_role_propagation_delay_is_retried_not_stalled(

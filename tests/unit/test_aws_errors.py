@@ -6,7 +6,15 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from scar_operator.aws.errors import AwsError, ErrorKind, call_idempotent, call_or_none, classify
+from scar_operator.aws.errors import (
+    AwsError,
+    ErrorKind,
+    call,
+    call_idempotent,
+    call_or_none,
+    classify,
+    retry_delay,
+)
 
 
 def client_error(code: str, message: str = "", status: int = 400) -> ClientError:
@@ -58,6 +66,52 @@ def test_each_code_has_one_meaning(code: str, message: str, status: int, kind: E
 ])
 def test_a_quota_refusal_names_the_quota(code: str, message: str, quota: str) -> None:
     assert classify(client_error(code, message), "Create").quota == quota
+
+
+class Answers:
+    """A call that fails with these errors, in turn, then answers."""
+
+    def __init__(self, *errors: ClientError) -> None:
+        self.errors = list(errors)
+        self.calls = 0
+
+    def __call__(self) -> str:
+        self.calls += 1
+        if self.errors:
+            raise self.errors.pop(0)
+        return "answer"
+
+
+def test_a_transient_failure_is_retried_within_the_call() -> None:
+    flaky = Answers(client_error("SlowDown", status=503), client_error("InternalError", status=500),
+                    client_error("ThrottlingException", "Rate exceeded"))
+    assert call("GetBucketNotificationConfiguration", flaky) == "answer"
+    assert flaky.calls == 4
+
+
+def test_what_a_retry_cannot_mend_is_not_retried() -> None:
+    for error in (client_error("AccessDenied", "no", 403), client_error("ResourceConflictException",
+                                                                        "An update is in progress", 409)):
+        refused = Answers(error)
+        with pytest.raises(AwsError):
+            call("UpdateFunctionConfiguration", refused)
+        assert refused.calls == 1  # a conflict waits for AWS to settle: the pass requeues, not this call
+
+
+def test_a_call_gives_up_after_its_attempts() -> None:
+    down = Answers(*[client_error("ServiceUnavailable", status=503)] * 5)
+    with pytest.raises(AwsError) as caught:
+        call("GetFunction", down, attempts=3)
+    assert caught.value.kind is ErrorKind.THROTTLED and down.calls == 3
+
+
+def test_retry_delays_double_with_full_jitter_up_to_two_seconds() -> None:
+    import random
+
+    rng = random.Random(7)
+    assert all(0 <= retry_delay(0, rng) <= 0.05 for _ in range(100))
+    assert max(retry_delay(3, rng) for _ in range(1000)) <= 0.4
+    assert max(retry_delay(11, rng) for _ in range(1000)) <= 2.0
 
 
 def test_reads_treat_not_found_as_an_answer() -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from scar_operator.aws import errors
 from scar_operator.aws.errors import AwsError
 from scar_operator.existing_objects import (
     INITIAL_RUN,
@@ -104,8 +105,10 @@ def test_a_run_counts_then_dispatches_in_chunks_in_key_order_within_its_boundary
     assert ticks == 1 + 4  # one count, then chunks of 3 keys listed (11 keys)
 
 
-def test_a_throttled_chunk_keeps_the_cursor_and_goes_again_whole() -> None:
-    bucket = Bucket({f"in/{i}.jpg": at(i) for i in range(4)}, throttle_invokes=1)
+def test_a_throttled_chunk_keeps_the_cursor_and_goes_again_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Throttled on every attempt of one call: beyond what the call's own retries absorb.
+    monkeypatch.setattr(errors, "retry_delay", lambda attempt: 0.0)
+    bucket = Bucket({f"in/{i}.jpg": at(i) for i in range(4)}, throttle_invokes=errors.RETRY_ATTEMPTS)
     sources = [Source("b", "in/", "")]
     counted = Run(bucket, bucket, "fn", "owner", sources, state()).tick()
     with pytest.raises(AwsError):

@@ -18,9 +18,9 @@ from scar_operator.aws.confirmed_facts import ConfirmedFacts
 from scar_operator.aws.errors import call
 from scar_operator.aws.rate_limits import RateLimiter
 
-# botocore's "standard" mode retries throttling and transient errors with jittered backoff;
-# what still fails after that reaches the reconciler, which requeues through kopf.
-_CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 4}, user_agent_extra="scar-operator")
+# One attempt per call in botocore: transient errors are retried by errors.call (quick, jittered,
+# with no retry quota that gives up); what still fails reaches the reconciler, which requeues.
+_CLIENT_CONFIG = Config(retries={"mode": "standard", "total_max_attempts": 1}, user_agent_extra="scar-operator")
 
 
 class AwsClients:
