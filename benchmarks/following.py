@@ -102,6 +102,10 @@ class Following:
     def ready_count(self) -> int:
         return len(self._ready)
 
+    def count_where(self, holds: Callable[[dict[str, Any]], bool]) -> int:
+        with self._changed:
+            return sum(1 for obj in self._objects.values() if holds(obj))
+
     def count(self) -> int:
         return len(self._objects)
 

@@ -37,7 +37,7 @@ from tests.harness.aws_faults import RandomFaults
 from tests.harness.aws_proxy import Call
 from tests.harness.aws_rates import AwsRateEnforcer
 from tests.harness.cluster import REPO, Cluster, open_cluster
-from tests.harness.scar import BATCH_JOBS, FUNCTIONS, batch_job_manifest, function_manifest
+from tests.harness.scar import BATCH_JOBS, FUNCTIONS, batch_job_manifest, condition_of, function_manifest
 
 # Where the proxy's log says "a read": Get/List/Describe/Head.
 Figures = list[tuple[str, str, str]]
@@ -68,13 +68,15 @@ def image_environment() -> dict[str, str]:
 
 
 @contextmanager
-def operator_for(cluster: Cluster, aws: EmulatedAws, namespace: str, workdir: Path,
-                 **env: str) -> Iterator[OperatorProcess]:
+def operator_for(cluster: Cluster, aws: EmulatedAws, namespace: str | list[str], workdir: Path,
+                 *args: str, **env: str) -> Iterator[OperatorProcess]:
     # The operator's defaults, not the tests' short intervals: what a user's Deployment runs.
     defaults = {**image_environment(),
                 "SCAR_RESYNC_SECONDS": "300", "SCAR_SETTLE_SECONDS": "2", "SCAR_RETRY_SECONDS": "10"}
+    first = namespace if isinstance(namespace, str) else namespace[0]
     process = OperatorProcess(kubeconfig=cluster.kubeconfig, namespace=namespace, aws_env=aws.operator_env(),
-                              log_path=workdir / f"operator-{namespace}.log", extra_env={**defaults, **env}).start()
+                              log_path=workdir / f"operator-{first}.log", extra_env={**defaults, **env},
+                              extra_args=args).start()
     try:
         yield process
     finally:
@@ -231,6 +233,82 @@ def restart_figures(figures: Figures, label: str, operator: OperatorProcess, aws
          "<= 150 MB at 1,000")
 
 
+def stalled_by_policy(obj: dict[str, Any]) -> bool:
+    stalled = condition_of(obj, "Stalled", "True")
+    return stalled is not None and stalled.get("reason") == "PolicyViolation"
+
+
+def bench_account(index: int, buckets: list[str]) -> dict[str, Any]:
+    return {"apiVersion": "scar.dev/v1alpha1", "kind": "ScarAccount", "metadata": {"name": f"bench-team-{index}"},
+            "spec": {"namespaceSelector": {"matchLabels": {"scar.dev/bench-team": str(index)}},
+                     "buckets": [{"bucket": b} for b in buckets]}}
+
+
+def tenancy_figures(cluster: Cluster, aws: EmulatedAws, workdir: Path, figures: Figures, count: int,
+                    teams: int = 10) -> None:
+    """Objects spread over `teams` namespaces, each served by its own ScarAccount (--require-account):
+    how long until a change of an account, or of a namespace's labels, shows on every object it
+    concerns (it used to wait for each object's periodic re-check, 300 s)."""
+    both = ["scar-bench-input", "scar-bench-output"]
+    namespaces = [cluster.create_namespace("team", labels={"scar.dev/bench-team": str(i)}) for i in range(teams)]
+    for index in range(teams):
+        cluster.apply_cluster_object("scaraccounts", bench_account(index, both))
+    per_team = count // teams
+    # Names differ across namespaces: each object's trigger is on its own prefix of the shared bucket.
+    names_of = [[f"t{team}-f-{index:04d}" for index in range(per_team)] for team in range(teams)]
+    label = f"{count} ScarFunctions in {teams} namespaces"
+    followers = [Following(cluster, n, FUNCTIONS) for n in namespaces]
+    with operator_for(cluster, aws, namespaces, workdir, "--require-account", **UNPACED):
+        for follower in followers:
+            follower.__enter__()
+        try:
+            for namespace, names in zip(namespaces, names_of, strict=True):
+                for name in names:
+                    cluster.apply(FUNCTIONS, namespace, manifest(name))
+            for follower in followers:
+                follower.wait_for(lambda f=follower: f.ready_count() == per_team, timeout=1800)  # type: ignore[misc]
+
+            # One team loses its input bucket: its objects are refused, their triggers withdrawn.
+            started = time.monotonic()
+            cluster.apply_cluster_object("scaraccounts", bench_account(0, ["scar-bench-output"]))
+            followers[0].wait_for(lambda: followers[0].count_where(stalled_by_policy) == per_team, timeout=600)
+            line(figures, f"{label}: one account revoked -> its {per_team} objects refused",
+                 f"{time.monotonic() - started:.1f} s", "<= 10 s")
+
+            # Every account changes at once (the revoked one restored, the others' grants rewritten):
+            # each object's pass reads its function once, so that many reads is every object re-checked.
+            started = time.monotonic()
+            mark = aws.proxy.mark()
+            for index in range(teams):
+                cluster.apply_cluster_object("scaraccounts", bench_account(index, list(reversed(both))))
+            wait_until(lambda: sum(1 for c in aws.proxy.calls_since(mark) if c.operation == "GetFunction") >= count,
+                       timeout=600, poll=0.1)
+            for follower in followers:
+                follower.wait_for(lambda f=follower: f.ready_count() == per_team, timeout=600)  # type: ignore[misc]
+            line(figures, f"{label}: every account changed -> all {count} re-checked, Ready",
+                 f"{time.monotonic() - started:.1f} s", "(a pass each: the operator's pass rate)")
+
+            # A namespace leaves its team: with --require-account, its objects are refused.
+            started = time.monotonic()
+            cluster.label_namespace(namespaces[1], {"scar.dev/bench-team": None})
+            followers[1].wait_for(lambda: followers[1].count_where(stalled_by_policy) == per_team, timeout=600)
+            line(figures, f"{label}: a namespace's label removed -> its {per_team} objects refused",
+                 f"{time.monotonic() - started:.1f} s", "<= 10 s")
+            cluster.label_namespace(namespaces[1], {"scar.dev/bench-team": "1"})
+            followers[1].wait_for(lambda: followers[1].ready_count() == per_team, timeout=600)
+
+            for namespace, names in zip(namespaces, names_of, strict=True):
+                for name in names:
+                    cluster.delete(FUNCTIONS, namespace, name)
+            for follower in followers:
+                follower.wait_for(lambda f=follower: f.count() == 0, timeout=1800)  # type: ignore[misc]
+        finally:
+            for follower in followers:
+                follower.__exit__(None, None, None)
+    for index in range(teams):
+        cluster.delete_cluster_object("scaraccounts", f"bench-team-{index}")
+
+
 @dataclass
 class Run:
     apply_seconds: float
@@ -347,6 +425,8 @@ def main() -> None:
     parser.add_argument("--kubeconfig", default=None, help="any cluster instead of the API emulator")
     parser.add_argument("--workdir", default=None, help="keep the operator logs here")
     parser.add_argument("--skip-single", action="store_true", help="only the bulk runs")
+    parser.add_argument("--tenancy", type=int, default=0,
+                        help="objects over 10 namespaces for the tenancy-change run (0: no run)")
     parser.add_argument("--faults", default="", help="share of AWS calls refused at random, e.g. 0.5 (empty: no run)")
     parser.add_argument("--fault-objects", type=int, default=40, help="objects of the --faults run")
     args = parser.parse_args()
@@ -373,6 +453,9 @@ def main() -> None:
         for count in [int(c) for c in args.rated.split(",") if c]:
             print(f"{count} at once, AWS's rates enforced:")
             bulk_figures(cluster, aws, workdir, figures, count, AwsRateEnforcer())
+        if args.tenancy:
+            print(f"{args.tenancy} objects in 10 namespaces, each with its ScarAccount:")
+            tenancy_figures(cluster, aws, workdir, figures, args.tenancy)
         if args.faults:
             print(f"{args.fault_objects} at once, without and with {float(args.faults):.0%} of AWS calls refused:")
             fault_figures(cluster, aws, workdir, figures, args.fault_objects, float(args.faults))

@@ -6,6 +6,7 @@ boto3 blocks, so every handler is a plain `def`: kopf runs it in its thread pool
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import itertools
 import logging
@@ -105,8 +106,13 @@ _tenancy_changes = propagation.TenancyChanges()
 _annotate: propagation.Annotate | None = None
 
 
-def _retell_changed_tenancies(namespaces: Iterable[str], indexes: Mapping[str, Any]) -> None:
-    """Objects of namespaces whose tenancy changed since last seen hear of it now (propagation.py)."""
+async def _retell_changed_tenancies(namespaces: Iterable[str], indexes: Mapping[str, Any]) -> None:
+    """Objects of namespaces whose tenancy changed since last seen hear of it now (propagation.py).
+
+    Async, unlike the object handlers: a change must not queue behind the passes that fill kopf's
+    thread pool (with 1,000 passes queued, a namespace's new labels waited 40 s for a worker). The
+    annotation writes block, so they run in a thread of their own.
+    """
     global _annotate
     fingerprints = {namespace: propagation.fingerprint(tenancy(namespace, indexes)) for namespace in namespaces}
     changed = _tenancy_changes.changed(fingerprints)
@@ -115,21 +121,21 @@ def _retell_changed_tenancies(namespaces: Iterable[str], indexes: Mapping[str, A
     objects = _known_objects.of(changed)
     if _annotate is None:
         _annotate = propagation.kubernetes_annotator()
-    propagation.nudge(objects, changed, _annotate)
+    await asyncio.to_thread(propagation.nudge, objects, changed, _annotate)
 
 
 @kopf.on.event("", "v1", "namespaces", id="namespace_tenancy")
-def namespace_tenancy(name: str, type: str | None, **kwargs: Any) -> None:
+async def namespace_tenancy(name: str, type: str | None, **kwargs: Any) -> None:
     if type == "DELETED":
         _tenancy_changes.forget(name)
         return
-    _retell_changed_tenancies([name], kwargs)
+    await _retell_changed_tenancies([name], kwargs)
 
 
 @kopf.on.event(GROUP, VERSION, "scaraccounts", id="account_tenancy")
-def account_tenancy(**kwargs: Any) -> None:
+async def account_tenancy(**kwargs: Any) -> None:
     labels_index: kopf.Index[str, dict[str, str]] = kwargs["namespace_labels"]
-    _retell_changed_tenancies(list(labels_index), kwargs)
+    await _retell_changed_tenancies(list(labels_index), kwargs)
 
 
 def _first(index: kopf.Index[str, Any], key: str) -> Any:
