@@ -15,10 +15,21 @@ from scar_operator.reconciler import Observation
 BATCH_SERVICE = "batch.amazonaws.com"
 
 
+# The name AWS gives Batch's service-linked role in every account.
+ROLE_NAME = "AWSServiceRoleForBatch"
+
+
+def service_linked_role_arn(partition: str, account_id: str) -> str:
+    return f"arn:{partition}:iam::{account_id}:role/aws-service-role/{BATCH_SERVICE}/{ROLE_NAME}"
+
+
 @dataclass
 class BatchServiceLinkedRole:
+    """The role; its ARN is known without reading it, so that what needs it (a compute
+    environment) has it even when a retried pass skips this role as already confirmed."""
+
     iam: Any
-    arn: str = ""
+    arn: str
 
     @property
     def describe(self) -> str:
@@ -30,16 +41,12 @@ class BatchServiceLinkedRole:
         return str(roles[0]["Arn"]) if roles else None
 
     def observe(self) -> Observation:
-        arn = self._find()
-        if arn is not None:
-            self.arn = arn
-        return Observation(exists=arn is not None)
+        return Observation(exists=self._find() is not None)
 
     def create(self) -> str | None:
         call_idempotent("CreateServiceLinkedRole",
                         lambda: self.iam.create_service_linked_role(AWSServiceName=BATCH_SERVICE))
-        self.arn = self._find() or ""
-        return None if self.arn else "waiting for the service-linked role to be listed"
+        return None if self._find() else "waiting for the service-linked role to be listed"
 
     def update(self) -> str | None:
         return None

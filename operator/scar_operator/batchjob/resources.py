@@ -18,7 +18,7 @@ from scar_operator.aws.instance_profile import InstanceProfile
 from scar_operator.aws.lambda_function import FunctionSettings, LambdaFunction
 from scar_operator.aws.log_group import LogGroup
 from scar_operator.aws.s3_bucket import S3Bucket
-from scar_operator.aws.service_linked_role import BatchServiceLinkedRole
+from scar_operator.aws.service_linked_role import BatchServiceLinkedRole, service_linked_role_arn
 from scar_operator.aws.session import AwsClients
 from scar_operator.batchjob.desired import (
     DISPATCHER_HANDLER,
@@ -95,32 +95,31 @@ def _triggers(clients: AwsClients, plan_account: Account, owner: naming.Owner, f
 
 
 def batch_inventory(plan: BatchPlan, clients: AwsClients, previous_trigger_buckets: Iterable[str]) -> Inventory:
+    """What a ScarBatchJob wants, in the order it is made: its queue first.
+
+    The compute environment and the queue are what an account may have no room for (AWS Batch
+    allows 50 of each per Region, a quota that cannot be raised): they are made before anything
+    else, so that a refusal leaves no roles, log groups, buckets or dispatcher behind it. Only what
+    the compute environment itself needs comes before it (the instance role and profile on EC2,
+    Batch's service-linked role).
+    """
     account, owner, region = plan.account, plan.owner, plan.account.region
     batch = clients.client("batch", region)
-    wanted: list[Resource] = [
-        S3Bucket(clients.client("s3", region), b, region, must_be_in_region=b in plan.notifications,
-                 facts=clients.facts)
-        for b in plan.buckets
-    ]
-    wanted += [LogGroup(clients.client("logs", region), g, plan.log_retention_days, owner, facts=clients.facts,
-                        slow_drift_seconds=clients.slow_drift_seconds)
-               for g in plan.log_groups]
     roles = {plan_role.name: plan_role for plan_role in plan.roles}
-    for purpose in ROLE_PURPOSES:
-        role_plan = roles.get(naming.batch_role_name(owner, purpose))
-        if role_plan is not None:
-            wanted.append(_role(clients, region, owner, role_plan, purpose))
+    planned_roles = {purpose: _role(clients, region, owner, roles[naming.batch_role_name(owner, purpose)], purpose)
+                     for purpose in ROLE_PURPOSES if naming.batch_role_name(owner, purpose) in roles}
     unwanted: list[Resource] = [
         _named_role(clients, account, owner, purpose)
         for purpose in ROLE_PURPOSES if naming.batch_role_name(owner, purpose) not in roles
     ]
-
+    wanted: list[Resource] = []
     if plan.compute is not None:
         if plan.compute.instance_profile is not None:
-            wanted.append(_instance_profile(clients, account, owner))
+            wanted += [planned_roles.pop("instance"), _instance_profile(clients, account, owner)]
         else:
             unwanted.insert(0, _instance_profile(clients, account, owner))
-        service_role = BatchServiceLinkedRole(clients.client("iam", region))
+        service_role = BatchServiceLinkedRole(clients.client("iam", region),
+                                              service_linked_role_arn(account.partition, account.id))
         wanted.append(service_role)
         wanted.append(ComputeEnvironment(batch, plan.compute, account, owner, service_role))
         wanted.append(JobQueue(batch, plan.queue_name, plan.compute.arn, owner))
@@ -129,6 +128,15 @@ def batch_inventory(plan: BatchPlan, clients: AwsClients, previous_trigger_bucke
         unwanted = [_instance_profile(clients, account, owner), *unwanted,
                     _named_compute(clients, account, owner), _named_queue(clients, account, owner)]
         wanted.append(SharedJobQueue(batch, plan.queue_arn))
+    wanted += [
+        S3Bucket(clients.client("s3", region), b, region, must_be_in_region=b in plan.notifications,
+                 facts=clients.facts)
+        for b in plan.buckets
+    ]
+    wanted += [LogGroup(clients.client("logs", region), g, plan.log_retention_days, owner, facts=clients.facts,
+                        slow_drift_seconds=clients.slow_drift_seconds)
+               for g in plan.log_groups]
+    wanted += planned_roles.values()
     wanted.append(JobDefinition(batch, plan.job_definition, owner))
     d = plan.dispatcher
     dispatcher = _dispatcher(clients, account, owner, d.name, d.role_arn, d.environment)

@@ -21,6 +21,7 @@ from moto.awslambda import models as lambda_models
 from moto.awslambda import policy as lambda_policy
 from moto.awslambda_simple import models as lambda_simple_models
 from moto.batch import models as batch_models
+from moto.iam import models as iam_models
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from moto.s3 import models as s3_models
 from moto.s3 import notifications as s3_notifications
@@ -30,6 +31,7 @@ from scar_operator.local import aws_rules, server_process
 from scar_operator.local.aws_rules import (
     teach_async_invocations,
     teach_batch,
+    teach_iam,
     teach_lambda,
     teach_lambda_policy,
     teach_s3,
@@ -55,6 +57,7 @@ def teach_moto() -> None:
         if _patched:
             return
         teach_batch(batch_models.BatchBackend)
+        teach_iam(iam_models)
         teach_lambda(lambda_models.LambdaBackend, lambda_models.LambdaFunction)
         teach_lambda_policy(lambda_policy.Policy)
         teach_async_invocations(lambda_simple_models.LambdaSimpleBackend)

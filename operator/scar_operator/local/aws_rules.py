@@ -4,7 +4,10 @@ A client that works only because moto is lenient would fail in the cloud, so the
 as strict as AWS where this project's clients depend on it:
 - Batch: a job queue is deleted only once DISABLED, a compute environment only once DISABLED and
   no longer used by any queue, and an update of a compute environment's resources takes effect
-  (moto ignores it, which would hide drift forever);
+  (moto ignores it, which would hide drift forever); an account holds at most 50 compute
+  environments and 50 job queues per Region (AWS's quotas, which cannot be raised), and a queue
+  at most 3 compute environments;
+- IAM: Batch's service-linked role is named `AWSServiceRoleForBatch`, as in AWS;
 - Lambda: a new function is `Pending` and an updated one `InProgress` for a moment, and
   UpdateFunctionConfiguration / UpdateFunctionCode meanwhile fail with ResourceConflictException
   (moto reports Active at once and accepts everything); a function has one URL
@@ -34,11 +37,50 @@ from scar_operator.models import key_filters_overlap, s3_events_overlap
 LAMBDA_SETTLE_SECONDS = 0.3
 
 
+def teach_iam(iam_models: Any) -> None:
+    """Service-linked roles named as AWS names them: Batch's is AWSServiceRoleForBatch (moto says
+    AWSServiceRoleForbatch, and then refuses that role's real ARN in CreateComputeEnvironment)."""
+    iam_models.SERVICE_NAME_CONVERSION.setdefault("batch", "Batch")
+
+
+# AWS Batch's service quotas, per account and Region; neither can be raised.
+BATCH_COMPUTE_ENVIRONMENTS = 50
+BATCH_JOB_QUEUES = 50
+BATCH_ENVIRONMENTS_PER_QUEUE = 3
+
+
+def _check_environments_per_queue(order: list[dict[str, Any]] | None) -> None:
+    if order is not None and len(order) > BATCH_ENVIRONMENTS_PER_QUEUE:
+        raise ClientException(f"computeEnvironmentOrder holds {len(order)} compute environments: a job queue "
+                              f"can have at most {BATCH_ENVIRONMENTS_PER_QUEUE}")
+
+
 def teach_batch(backend: Any) -> None:
-    """Deletion only once DISABLED and unused; compute environment updates that take effect."""
+    """Deletion only once DISABLED and unused; compute environment updates that take effect; the quotas."""
     delete_queue = backend.delete_job_queue
     delete_environment = backend.delete_compute_environment
     update_environment = backend.update_compute_environment
+    create_environment = backend.create_compute_environment
+    create_queue = backend.create_job_queue
+    update_queue = backend.update_job_queue
+
+    def create_compute_environment(self: Any, compute_environment_name: str, *args: Any, **kwargs: Any) -> Any:
+        if (self.get_compute_environment(compute_environment_name) is None
+                and len(self._compute_environments) >= BATCH_COMPUTE_ENVIRONMENTS):
+            raise ClientException(f"Maximum number of compute environments ({BATCH_COMPUTE_ENVIRONMENTS}) reached.")
+        return create_environment(self, compute_environment_name, *args, **kwargs)
+
+    def create_job_queue(self: Any, queue_name: str, priority: str, schedule_policy: str | None, state: str,
+                         compute_env_order: list[dict[str, str]], *args: Any, **kwargs: Any) -> Any:
+        if self.get_job_queue_by_name(queue_name) is None and len(self._job_queues) >= BATCH_JOB_QUEUES:
+            raise ClientException(f"Maximum number of job queues ({BATCH_JOB_QUEUES}) reached.")
+        _check_environments_per_queue(compute_env_order)
+        return create_queue(self, queue_name, priority, schedule_policy, state, compute_env_order, *args, **kwargs)
+
+    def update_job_queue(self: Any, queue_name: str, priority: str | None, state: str | None,
+                         compute_env_order: list[dict[str, Any]] | None, *args: Any, **kwargs: Any) -> Any:
+        _check_environments_per_queue(compute_env_order)
+        return update_queue(self, queue_name, priority, state, compute_env_order, *args, **kwargs)
 
     def delete_job_queue(self: Any, queue_name: str) -> None:
         queue = self.get_job_queue(queue_name)
@@ -72,6 +114,9 @@ def teach_batch(backend: Any) -> None:
     backend.delete_job_queue = delete_job_queue
     backend.delete_compute_environment = delete_compute_environment
     backend.update_compute_environment = update_compute_environment
+    backend.create_compute_environment = create_compute_environment
+    backend.create_job_queue = create_job_queue
+    backend.update_job_queue = update_job_queue
 
 
 class _ResourceConflictError(LambdaClientError):
