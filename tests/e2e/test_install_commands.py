@@ -82,7 +82,22 @@ def test_a_crd_the_api_server_refuses_is_refused_with_its_words(kubeconfig: Path
     assert result.returncode == 1
     assert ('The CustomResourceDefinition "scarfunctions.scar.dev" is invalid: '
             "spec.validation.openAPIV3Schema.properties[status].properties[conditions].items.properties"
-            '[lastTransitionTime].default: Invalid value: "": in body must be of type date-time: ""') in result.stderr
+            '[lastTransitionTime].default: Invalid value: "":  in body must be of type date-time: ""') in result.stderr
+
+
+def test_a_default_holding_a_null_is_refused_on_create_as_the_api_server_refuses_it(kubeconfig: Path,
+                                                                                     tmp_path: Path) -> None:
+    # What the generator wrote for ScarAccount's limits until kube-apiserver v1.32 refused it.
+    crd = yaml.safe_load((REPO / "crds" / "scar.dev_scaraccounts.yaml").read_text())
+    spec = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
+    spec["properties"]["limits"]["default"] = {"memory": None, "timeout": None}
+    crd["metadata"]["name"] = "scaraccounts.scar.dev"
+    path = tmp_path / "crd.yaml"
+    path.write_text(yaml.safe_dump(crd))
+    result = run(f"kubectl create -f {path}", kubeconfig)
+    assert result.returncode == 1
+    assert ("spec.validation.openAPIV3Schema.properties[spec].properties[limits].default.memory: "
+            'Invalid value: "null": memory in body must be of type integer: "null"') in result.stderr
 
 
 def test_a_manifest_with_a_field_the_crd_does_not_declare_is_refused(kubeconfig: Path, tmp_path: Path) -> None:
