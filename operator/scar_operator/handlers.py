@@ -221,7 +221,8 @@ def _run(
     uid = str(meta.get("uid") or f"{meta.get('namespace')}/{meta.get('name')}")
     kind = str(body.get("kind", ""))
     namespace = str(meta.get("namespace"))
-    _known_objects.add(_PLURALS[kind], namespace, str(meta.get("name")), uid)
+    if kind in _PLURALS:
+        _known_objects.add(_PLURALS[kind], namespace, str(meta.get("name")), uid)
     started = time.monotonic()
     with _object_lock(uid):
         remembered = _confirmed.pop(uid, None)

@@ -155,7 +155,7 @@ _random = random.SystemRandom()
 
 
 def retry_delay(attempt: int, rng: random.Random = _random) -> float:
-    """Full jitter: anywhere from 0 up to 50 ms x 2^attempt, at most 2 s."""
+    """Full jitter: anywhere from 0 up to 25 ms x 2^attempt, at most 250 ms (16 attempts wait 2 s on average)."""
     return rng.uniform(0, min(_LONGEST_RETRY_SECONDS, _FIRST_RETRY_SECONDS * 2.0 ** attempt))
 
 
