@@ -23,7 +23,7 @@ import uuid
 import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -257,54 +257,48 @@ def tenancy_figures(cluster: Cluster, aws: EmulatedAws, workdir: Path, figures: 
     # Names differ across namespaces: each object's trigger is on its own prefix of the shared bucket.
     names_of = [[f"t{team}-f-{index:04d}" for index in range(per_team)] for team in range(teams)]
     label = f"{count} ScarFunctions in {teams} namespaces"
-    followers = [Following(cluster, n, FUNCTIONS) for n in namespaces]
-    with operator_for(cluster, aws, namespaces, workdir, "--require-account", **UNPACED):
+    with operator_for(cluster, aws, namespaces, workdir, "--require-account", **UNPACED), ExitStack() as stack:
+        followers = [stack.enter_context(Following(cluster, n, FUNCTIONS)) for n in namespaces]
+        for namespace, names in zip(namespaces, names_of, strict=True):
+            for name in names:
+                cluster.apply(FUNCTIONS, namespace, manifest(name))
         for follower in followers:
-            follower.__enter__()
-        try:
-            for namespace, names in zip(namespaces, names_of, strict=True):
-                for name in names:
-                    cluster.apply(FUNCTIONS, namespace, manifest(name))
-            for follower in followers:
-                follower.wait_for(lambda f=follower: f.ready_count() == per_team, timeout=1800)  # type: ignore[misc]
+            follower.wait_for(lambda f=follower: f.ready_count() == per_team, timeout=1800)  # type: ignore[misc]
 
-            # One team loses its input bucket: its objects are refused, their triggers withdrawn.
-            started = time.monotonic()
-            cluster.apply_cluster_object("scaraccounts", bench_account(0, ["scar-bench-output"]))
-            followers[0].wait_for(lambda: followers[0].count_where(stalled_by_policy) == per_team, timeout=600)
-            line(figures, f"{label}: one account revoked -> its {per_team} objects refused",
-                 f"{time.monotonic() - started:.1f} s", "<= 10 s")
+        # One team loses its input bucket: its objects are refused, their triggers withdrawn.
+        started = time.monotonic()
+        cluster.apply_cluster_object("scaraccounts", bench_account(0, ["scar-bench-output"]))
+        followers[0].wait_for(lambda: followers[0].count_where(stalled_by_policy) == per_team, timeout=600)
+        line(figures, f"{label}: one account revoked -> its {per_team} objects refused",
+             f"{time.monotonic() - started:.1f} s", "<= 10 s")
 
-            # Every account changes at once (the revoked one restored, the others' grants rewritten):
-            # each object's pass reads its function once, so that many reads is every object re-checked.
-            started = time.monotonic()
-            mark = aws.proxy.mark()
-            for index in range(teams):
-                cluster.apply_cluster_object("scaraccounts", bench_account(index, list(reversed(both))))
-            wait_until(lambda: sum(1 for c in aws.proxy.calls_since(mark) if c.operation == "GetFunction") >= count,
-                       timeout=600, poll=0.1)
-            for follower in followers:
-                follower.wait_for(lambda f=follower: f.ready_count() == per_team, timeout=600)  # type: ignore[misc]
-            line(figures, f"{label}: every account changed -> all {count} re-checked, Ready",
-                 f"{time.monotonic() - started:.1f} s", "(a pass each: the operator's pass rate)")
+        # Every account changes at once (the revoked one restored, the others' grants rewritten):
+        # each object's pass reads its function once, so that many reads is every object re-checked.
+        started = time.monotonic()
+        mark = aws.proxy.mark()
+        for index in range(teams):
+            cluster.apply_cluster_object("scaraccounts", bench_account(index, list(reversed(both))))
+        wait_until(lambda: sum(1 for c in aws.proxy.calls_since(mark) if c.operation == "GetFunction") >= count,
+                   timeout=600, poll=0.1)
+        for follower in followers:
+            follower.wait_for(lambda f=follower: f.ready_count() == per_team, timeout=600)  # type: ignore[misc]
+        line(figures, f"{label}: every account changed -> all {count} re-checked, Ready",
+             f"{time.monotonic() - started:.1f} s", "(a pass each: the operator's pass rate)")
 
-            # A namespace leaves its team: with --require-account, its objects are refused.
-            started = time.monotonic()
-            cluster.label_namespace(namespaces[1], {"scar.dev/bench-team": None})
-            followers[1].wait_for(lambda: followers[1].count_where(stalled_by_policy) == per_team, timeout=600)
-            line(figures, f"{label}: a namespace's label removed -> its {per_team} objects refused",
-                 f"{time.monotonic() - started:.1f} s", "<= 10 s")
-            cluster.label_namespace(namespaces[1], {"scar.dev/bench-team": "1"})
-            followers[1].wait_for(lambda: followers[1].ready_count() == per_team, timeout=600)
+        # A namespace leaves its team: with --require-account, its objects are refused.
+        started = time.monotonic()
+        cluster.label_namespace(namespaces[1], {"scar.dev/bench-team": None})
+        followers[1].wait_for(lambda: followers[1].count_where(stalled_by_policy) == per_team, timeout=600)
+        line(figures, f"{label}: a namespace's label removed -> its {per_team} objects refused",
+             f"{time.monotonic() - started:.1f} s", "<= 10 s")
+        cluster.label_namespace(namespaces[1], {"scar.dev/bench-team": "1"})
+        followers[1].wait_for(lambda: followers[1].ready_count() == per_team, timeout=600)
 
-            for namespace, names in zip(namespaces, names_of, strict=True):
-                for name in names:
-                    cluster.delete(FUNCTIONS, namespace, name)
-            for follower in followers:
-                follower.wait_for(lambda f=follower: f.count() == 0, timeout=1800)  # type: ignore[misc]
-        finally:
-            for follower in followers:
-                follower.__exit__(None, None, None)
+        for namespace, names in zip(namespaces, names_of, strict=True):
+            for name in names:
+                cluster.delete(FUNCTIONS, namespace, name)
+        for follower in followers:
+            follower.wait_for(lambda f=follower: f.count() == 0, timeout=1800)  # type: ignore[misc]
     for index in range(teams):
         cluster.delete_cluster_object("scaraccounts", f"bench-team-{index}")
 
