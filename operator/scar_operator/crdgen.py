@@ -170,8 +170,27 @@ def _without_nulls(default: Any, node: dict[str, Any]) -> Any:
     return default
 
 
+def _without_item_defaults(node: dict[str, Any], in_items: bool = False) -> dict[str, Any]:
+    """The spec's schema with no default inside a list's items.
+
+    A list here is atomic: `kubectl apply` and GitOps tools compare it whole. A default the API
+    server fills into an item (an input's `suffix: ""`) is in the live object and not in the
+    manifest, so every client-side apply patched the list again ("configured", on kube-apiserver,
+    each time), Argo CD's diff saw drift forever, and server-side apply after client-side apply
+    conflicted on `.spec.input`. The operator's model fills the same defaults when it parses.
+    """
+    result = {key: value for key, value in node.items() if not (in_items and key == "default")}
+    if "properties" in node:
+        result["properties"] = {name: _without_item_defaults(sub, in_items) for name, sub in node["properties"].items()}
+    if isinstance(node.get("items"), dict):
+        result["items"] = _without_item_defaults(node["items"], True)
+    if isinstance(node.get("additionalProperties"), dict):
+        result["additionalProperties"] = _without_item_defaults(node["additionalProperties"], in_items)
+    return result
+
+
 def custom_resource_definition(info: KindInfo) -> dict[str, Any]:
-    spec_schema = structural_schema(info.spec_model)
+    spec_schema = _without_item_defaults(structural_schema(info.spec_model))
     status_schema = structural_schema(info.status_model)
     return {
         "apiVersion": "apiextensions.k8s.io/v1",

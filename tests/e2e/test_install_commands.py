@@ -63,6 +63,16 @@ def test_every_install_command_of_the_readme_works_as_written(kubeconfig: Path) 
         assert " created" not in result.stdout, result.stdout
 
 
+def test_the_pipeline_applied_again_is_unchanged(kubeconfig: Path) -> None:
+    # A default the API server fills inside a list item (an input's suffix) would make every
+    # client-side apply patch the whole list again, and a GitOps diff see drift forever.
+    for command in ("kubectl apply -f crds/", "kubectl create namespace scar-demo",
+                    "kubectl apply -k manifests/examples/video-process/"):
+        assert run(command, kubeconfig).returncode == 0, command
+    again = run("kubectl apply -k manifests/examples/video-process/", kubeconfig)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.count(" unchanged") == 2, again.stdout
+
 def test_the_crds_alone_install_with_client_side_and_server_side_apply(kubeconfig: Path) -> None:
     for command in ("kubectl apply -f crds/", "kubectl apply --server-side -f crds/"):
         result = run(command, kubeconfig)
