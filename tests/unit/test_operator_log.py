@@ -31,8 +31,13 @@ def test_kopfs_retry_lines_are_re_levelled_by_what_they_are(said: str, level: st
 def test_the_tenancy_watch_does_not_log_every_namespace_event() -> None:
     record = logging.LogRecord("kopf.objects", logging.INFO, __file__, 1, "Handler 'namespace_tenancy' succeeded.",
                                None, None)
-    logging.getLogger("kopf.objects").setLevel(logging.INFO)
-    assert log_levels.RetryLevels().filter(record) is False
+    logger = logging.getLogger("kopf.objects")
+    level = logger.level
+    logger.setLevel(logging.INFO)
+    try:
+        assert log_levels.RetryLevels().filter(record) is False
+    finally:
+        logger.setLevel(level)
 
 
 class CountingSts:

@@ -155,7 +155,9 @@ _random = random.SystemRandom()
 
 
 def retry_delay(attempt: int, rng: random.Random = _random) -> float:
-    """Full jitter: anywhere from 0 up to 25 ms x 2^attempt, at most 250 ms (16 attempts wait 2 s on average)."""
+    """Full jitter: anywhere from 0 up to 25 ms x 2^attempt, at most 250 ms.
+
+    The 15 waits between 16 failed attempts add up to about 1.6 s on average."""
     return rng.uniform(0, min(_LONGEST_RETRY_SECONDS, _FIRST_RETRY_SECONDS * 2.0 ** attempt))
 
 
