@@ -77,8 +77,10 @@ SCAR_BATCH_JOB = KindInfo(
     printer_columns=(
         _ready_column("Ready", "status"),
         _ready_column("Reason", "reason"),
-        {"name": "Queue", "type": "string", "jsonPath": ".status.jobQueueArn"},
+        # A pool's queue is named after the pool; a shared queue by its own name.
+        {"name": "Queue", "type": "string", "jsonPath": ".status.jobQueueName"},
         {"name": "Revision", "type": "integer", "jsonPath": ".status.jobDefinitionRevision"},
+        {"name": "Class", "type": "string", "jsonPath": ".status.computeClass", "priority": 1},
         {"name": "Dispatcher", "type": "string", "jsonPath": ".status.dispatcherFunctionName", "priority": 1},
         {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
     ),

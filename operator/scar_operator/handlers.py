@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import functools
 import itertools
 import logging
 import threading
@@ -36,6 +37,7 @@ from scar_operator.aws.errors import AwsError
 from scar_operator.aws.rate_limits import RateLimiter, parse_overrides
 from scar_operator.aws.session import AwsClients
 from scar_operator.batchjob import controller as batch_controller
+from scar_operator.batchjob.pool_members import PoolMembers, kubernetes_lister
 from scar_operator.function import controller as function_controller
 from scar_operator.object_events import events_of
 from scar_operator.outcome import PassResult
@@ -136,6 +138,20 @@ async def namespace_tenancy(name: str, type: str | None, **kwargs: Any) -> None:
 async def account_tenancy(**kwargs: Any) -> None:
     labels_index: kopf.Index[str, dict[str, str]] = kwargs["namespace_labels"]
     await _retell_changed_tenancies(list(labels_index), kwargs)
+
+
+def _list_batch_jobs() -> Iterable[Mapping[str, Any]]:
+    return kubernetes_lister(SETTINGS.list_chunk)()
+
+
+# Who is in which compute pool (batchjob/pool_members.py): from the passes, the watch, one listing.
+_pool_members = PoolMembers(_list_batch_jobs)
+
+
+@kopf.on.event(GROUP, VERSION, "scarbatchjobs", id="batch_job_pools")
+async def batch_job_pools(body: kopf.Body, type: str | None, **_: Any) -> None:
+    # Async and quick: it must not wait behind the passes queued for kopf's thread pool.
+    _pool_members.seen(body, deleted=type == "DELETED")
 
 
 def _first(index: kopf.Index[str, Any], key: str) -> Any:
@@ -308,7 +324,8 @@ def _register(plural: str, handler_prefix: str, reconcile: Callable[..., PassRes
 
 
 _register("scarfunctions", "function", function_controller.reconcile, function_controller.teardown)
-_register("scarbatchjobs", "batch_job", batch_controller.reconcile, batch_controller.teardown)
+_register("scarbatchjobs", "batch_job", functools.partial(batch_controller.reconcile, pools=_pool_members),
+          functools.partial(batch_controller.teardown, pools=_pool_members))
 
 
 def _has_existing_work(meta: kopf.Meta, spec: kopf.Spec, status: kopf.Status, **_: Any) -> bool:

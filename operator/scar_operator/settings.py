@@ -49,6 +49,9 @@ class OperatorSettings:
     existing_workers: int = 4
     # Objects per page of the listing kopf makes at start (memory at a restart grows with it).
     list_chunk: int = 100
+    # The most vCPUs one compute pool grows to from its members' maxVcpus (batchjob/pool.py); a
+    # member asking for more than this alone still gets its own maxVcpus.
+    batch_pool_max_vcpus: int = 256
 
     @classmethod
     def from_environ(cls, environ: dict[str, str] | None = None) -> OperatorSettings:
@@ -72,5 +75,6 @@ class OperatorSettings:
             existing_chunk=int(env.get("SCAR_EXISTING_CHUNK", cls.existing_chunk)),
             existing_workers=int(env.get("SCAR_EXISTING_WORKERS", cls.existing_workers)),
             list_chunk=int(env.get("SCAR_LIST_CHUNK", cls.list_chunk)),
+            batch_pool_max_vcpus=int(env.get("SCAR_BATCH_POOL_MAX_VCPUS", cls.batch_pool_max_vcpus)),
             default_region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION"),
         )

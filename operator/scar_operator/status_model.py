@@ -70,9 +70,17 @@ class ScarFunctionStatus(CommonStatus):
 
 class ScarBatchJobStatus(CommonStatus):
     compute_environment_arn: Annotated[
-        str | None, Field(description="The managed compute environment; absent on a shared queue.")
+        str | None, Field(description="The compute pool's environment; absent on a shared queue.")
+    ] = None
+    compute_pool: Annotated[
+        str | None, Field(description="The compute pool (environment and queue) the jobs run on, shared by "
+                                      "every object of the same compute class and team.")
+    ] = None
+    compute_class: Annotated[
+        str | None, Field(description="The pool's compute class in short: type, instance types, GPU.")
     ] = None
     job_queue_arn: str | None = None
+    job_queue_name: str | None = None
     job_queue_managed: bool | None = None
     job_definition_name: str | None = None
     job_definition_arn: Annotated[str | None, Field(description="The ACTIVE revision jobs run with.")] = None

@@ -8,7 +8,14 @@ from typing import Any
 
 import pytest
 from scar_operator import naming
-from scar_operator.batchjob.desired import JOB_DEFINITION_LIMIT_BYTES, BatchPlan, Network, plan_batch_job
+from scar_operator.batchjob.desired import (
+    JOB_DEFINITION_LIMIT_BYTES,
+    BatchPlan,
+    Network,
+    plan_batch_job,
+    plan_pool,
+)
+from scar_operator.batchjob.pool import compute_class, pool_capacity, pool_identity
 from scar_operator.batchjob.spec import parse_batch_job_spec
 from scar_operator.dispatcher_package import dispatcher_zip
 from scar_operator.function.desired import Account
@@ -25,7 +32,11 @@ ECR_IMAGE = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/ffmpeg:1"
 def plan(platform: str | None = None, **fields: Any) -> BatchPlan:
     spec = parse_batch_job_spec({"image": ECR_IMAGE, "input": [{"bucket": "videos", "prefix": "in/"}],
                                  "output": [{"bucket": "videos", "prefix": "frames/"}], **fields})
-    return plan_batch_job(spec, OWNER, ACCOUNT, None if spec.job_queue else NETWORK, platform)
+    if spec.job_queue:
+        return plan_batch_job(spec, OWNER, ACCOUNT, None, platform)
+    klass = compute_class(spec.compute_or_default, NETWORK.subnets, NETWORK.security_group_ids, spec.resources.gpus)
+    capacity = pool_capacity([spec.compute_or_default.max_vcpus], 256, all_members_known=True)
+    return plan_batch_job(spec, OWNER, ACCOUNT, plan_pool(pool_identity(klass, ACCOUNT, None, ""), ACCOUNT, capacity))
 
 
 def container(p: BatchPlan) -> dict[str, Any]:
@@ -40,8 +51,10 @@ def role(p: BatchPlan, purpose: str) -> dict[str, Any]:
 
 def test_names_are_deterministic_distinct_per_kind_and_within_aws_limits() -> None:
     first, second = plan(), plan()
-    assert first.queue_name == second.queue_name == first.job_definition.name
-    assert first.compute is not None and first.compute.name == first.queue_name
+    assert first.queue_name == second.queue_name and first.job_definition.name == second.job_definition.name
+    # The queue and the compute environment are the pool's; the job definition is the object's own.
+    assert first.compute is not None and first.compute.name == first.queue_name != first.job_definition.name
+    assert first.job_definition.name == naming.batch_name(OWNER)
     function_owner = naming.Owner("ScarFunction", "video", "split")
     assert first.dispatcher.name != naming.function_name(function_owner)
     long_owner = naming.Owner("ScarBatchJob", "n" * 63, "m" * 253)
@@ -69,8 +82,12 @@ def test_ec2_gets_gpus_an_instance_profile_and_an_allocation_that_allows_updates
     resources = p.compute.compute_resources(ACCOUNT)
     assert resources["allocationStrategy"] == "BEST_FIT_PROGRESSIVE"
     assert resources["instanceTypes"] == ["g4dn"] and resources["minvCpus"] == 0
-    assert resources["instanceRole"].endswith(":instance-profile/scar/" + naming.batch_role_name(OWNER, "instance"))
-    assert role(p, "instance")["trust"] == "ec2.amazonaws.com"
+    # The pool's instance role (its instances run every member's jobs): the ECS agent's grants only.
+    assert p.pool is not None and p.pool.instance_role is not None
+    assert resources["instanceRole"].endswith(f":instance-profile/scar/{p.pool.name}-instance")
+    assert p.pool.instance_role.trust_policy["Statement"][0]["Principal"]["Service"] == "ec2.amazonaws.com"
+    assert [s["Sid"] for s in p.pool.instance_role.inline_policy["Statement"]] == ["EcsAgent"]
+    assert not any(r.name.endswith("-instance") for r in p.roles)
 
 
 def test_spot_uses_the_capacity_optimised_strategy_and_defaults_to_optimal_instances() -> None:

@@ -18,13 +18,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from scar_operator.account.selection import Tenancy
+from scar_operator.kube_client import custom_objects_api
 
 log = logging.getLogger(__name__)
 
@@ -118,18 +118,10 @@ def nudge(objects: Iterable[tuple[str, str, str]], fingerprints: Mapping[str, st
 
 
 def kubernetes_annotator() -> Annotate:
-    """Merge-patches the annotation with the kubernetes client, found where kopf finds the cluster:
-    the pod's service account in a cluster, else the kubeconfig."""
-    from kubernetes import client, config
+    """Merge-patches the annotation with the kubernetes client (kube_client.py)."""
+    from kubernetes import client
 
-    configuration = client.Configuration()
-    try:
-        config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
-        api_client = client.ApiClient(configuration)
-    except config.ConfigException:
-        path = os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")
-        api_client = config.new_client_from_config(config_file=path)  # type: ignore[no-untyped-call]
-    api = client.CustomObjectsApi(api_client)
+    api = custom_objects_api()
 
     def annotate(plural: str, namespace: str, name: str, value: str) -> None:
         from scar_operator import GROUP, VERSION

@@ -1,16 +1,22 @@
-"""AWS Batch managed compute environments.
+"""AWS Batch managed compute environments (a compute pool's, batchjob/pool.py).
 
 AWS's rules shape this client: a compute environment is CREATING or UPDATING for a while and no
 write may happen meanwhile; its type cannot change in place; and it can be deleted only once it
 is DISABLED and no job queue uses it any more (the reconciler deletes the queue first).
+
+A pool's members all look at its environment: what one read found as wanted is remembered
+(AwsClients.facts) with its maxvCpus, and the others take it from there until the slow-drift
+re-check, instead of spending Batch's 10 control-plane calls a second on the same answer.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Hashable
+from dataclasses import dataclass, field
 from typing import Any
 
 from scar_operator.aws.batch_lifecycle import disable_then_delete, not_ours_or_settling
+from scar_operator.aws.confirmed_facts import ConfirmedFacts
 from scar_operator.aws.errors import AwsError, ErrorKind, call, call_idempotent
 from scar_operator.aws.service_linked_role import BatchServiceLinkedRole
 from scar_operator.batchjob.desired import ComputePlan
@@ -27,6 +33,15 @@ class ComputeEnvironment:
     owner: Owner
     # Read when creating: the service-linked role is observed (or made) earlier in the same pass.
     service_role: BatchServiceLinkedRole | None = None
+    facts: ConfirmedFacts = field(default_factory=lambda: ConfirmedFacts(ttl_seconds=0))
+    slow_drift_seconds: float = 0.0
+
+    @property
+    def _as_wanted(self) -> tuple[Hashable, ...]:
+        """Found VALID, ENABLED and as planned but for maxvCpus, remembered with the maxvCpus found."""
+        p = self.plan
+        return ("batch-compute-as-wanted", p.name, self.owner.key, p.type, p.instance_types,
+                p.network.subnets, p.network.security_group_ids)
 
     @property
     def describe(self) -> str:
@@ -38,6 +53,17 @@ class ComputeEnvironment:
         return next((e for e in found.get("computeEnvironments", []) if e.get("status") != "DELETED"), None)
 
     def observe(self) -> Observation:
+        known = self.facts.value(self._as_wanted)
+        if known is not None and self.plan.vcpus_fit(known):
+            return Observation(exists=True)
+        with self.facts.turn(self._as_wanted):
+            # The members that waited for their turn find what the first one read.
+            known = self.facts.value(self._as_wanted)
+            if known is not None and self.plan.vcpus_fit(known):
+                return Observation(exists=True)
+            return self._observe_in_turn()
+
+    def _observe_in_turn(self) -> Observation:
         found = self._get()
         if found is None:
             return Observation(exists=False)
@@ -49,8 +75,8 @@ class ComputeEnvironment:
         if self.plan.type and actual_type and actual_type != self.plan.type:
             raise AwsError(
                 ErrorKind.TERMINAL, "ImmutableField",
-                f"spec.compute.type: AWS Batch cannot change a compute environment from {actual_type} to "
-                f"{self.plan.type} in place; delete this object and create it again with the new type",
+                f"{self.describe} is {actual_type}, not {self.plan.type}, and AWS Batch cannot change a "
+                f"compute environment's type in place; delete it to let the operator make it again",
                 "UpdateComputeEnvironment")
         drift = self._drift(found)
         # INVALID (a subnet of another VPC, a role AWS cannot use): AWS takes an update that mends it,
@@ -58,13 +84,18 @@ class ComputeEnvironment:
         if found.get("status") == "INVALID" and self.plan.type and not drift:
             reason = f"{self.describe} is INVALID: {found.get('statusReason', '')}"
             raise AwsError(ErrorKind.TERMINAL, "ComputeEnvironmentInvalid", reason, "DescribeComputeEnvironments")
+        if not drift and found.get("status") == "VALID":
+            self.facts.confirm(self._as_wanted, self.slow_drift_seconds,
+                               value=(found.get("computeResources") or {}).get("maxvCpus"))
         return Observation(exists=True, in_sync=not drift)
 
     def _drift(self, found: dict[str, Any]) -> list[str]:
         actual = found.get("computeResources") or {}
         wanted = self.plan.compute_resources(self.account)
         drift = [] if found.get("state") == "ENABLED" else ["state"]
-        for key in ("maxvCpus", "subnets", "securityGroupIds", "instanceTypes"):
+        if not self.plan.vcpus_fit(actual.get("maxvCpus")):
+            drift.append("maxvCpus")
+        for key in ("subnets", "securityGroupIds", "instanceTypes"):
             if key not in wanted:
                 continue
             have, want = actual.get(key), wanted[key]
@@ -86,15 +117,26 @@ class ComputeEnvironment:
         return "waiting for the compute environment to become VALID"
 
     def update(self) -> str | None:
-        wanted = self.plan.compute_resources(self.account)
-        # What UpdateComputeEnvironment accepts in place (the type and the instance role are fixed).
-        updatable = {k: wanted[k] for k in ("maxvCpus", "subnets", "securityGroupIds", "instanceTypes") if k in wanted}
-        call("UpdateComputeEnvironment", lambda: self.batch.update_compute_environment(
-            computeEnvironment=self.plan.name, state="ENABLED", computeResources=updatable))
+        with self.facts.turn(self._as_wanted):
+            # Another member of the pool may have resized it since this one looked: look again in
+            # turn, so that two members never send two updates (AWS refuses one while UPDATING).
+            seen = self._observe_in_turn()
+            if seen.settling is not None:
+                return seen.settling
+            if seen.in_sync:
+                return None
+            wanted = self.plan.compute_resources(self.account)
+            # What UpdateComputeEnvironment accepts in place (the type and the instance role are fixed).
+            updatable = {k: wanted[k] for k in ("maxvCpus", "subnets", "securityGroupIds", "instanceTypes")
+                         if k in wanted}
+            self.facts.forget(self._as_wanted)
+            call("UpdateComputeEnvironment", lambda: self.batch.update_compute_environment(
+                computeEnvironment=self.plan.name, state="ENABLED", computeResources=updatable))
         return "compute environment update in progress"
 
     def delete(self) -> str | None:
         name = self.plan.name
+        self.facts.forget(self._as_wanted)
         return disable_then_delete(
             self._get(), "compute environment",
             disable=lambda: call("UpdateComputeEnvironment", lambda: self.batch.update_compute_environment(

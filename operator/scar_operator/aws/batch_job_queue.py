@@ -1,15 +1,18 @@
-"""AWS Batch job queues owned by a ScarBatchJob: one compute environment, priority 1.
+"""AWS Batch job queues of a compute pool: one compute environment, priority 1.
 
 Deleting one takes two steps that AWS enforces: disable it, wait, then delete it, and wait again
-before the compute environment behind it may go.
+before the compute environment behind it may go. AWS ends every job still in a queue it deletes:
+a queue an object moves away from is drained first (`drain_before_delete`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Hashable
+from dataclasses import dataclass, field
 from typing import Any
 
 from scar_operator.aws.batch_lifecycle import disable_then_delete, not_ours_or_settling
+from scar_operator.aws.confirmed_facts import ConfirmedFacts
 from scar_operator.aws.errors import AwsError, ErrorKind, call, call_idempotent
 from scar_operator.naming import Owner
 from scar_operator.reconciler import Observation
@@ -21,10 +24,18 @@ class JobQueue:
     name: str
     compute_environment_arn: str
     owner: Owner
+    facts: ConfirmedFacts = field(default_factory=lambda: ConfirmedFacts(ttl_seconds=0))
+    slow_drift_seconds: float = 0.0
+    # Jobs still waiting or running keep the queue (and its removal waits for them).
+    drain_before_delete: bool = False
 
     @property
     def describe(self) -> str:
         return f"Batch job queue {self.name}"
+
+    @property
+    def _as_wanted(self) -> tuple[Hashable, ...]:
+        return ("batch-queue-as-wanted", self.name, self.owner.key, self.compute_environment_arn)
 
     def _get(self) -> dict[str, Any] | None:
         found = call("DescribeJobQueues", lambda: self.batch.describe_job_queues(jobQueues=[self.name]))
@@ -34,6 +45,14 @@ class JobQueue:
         return [{"order": 1, "computeEnvironment": self.compute_environment_arn}]
 
     def observe(self) -> Observation:
+        if self.facts.fresh(self._as_wanted):
+            return Observation(exists=True)
+        with self.facts.turn(self._as_wanted):
+            if self.facts.fresh(self._as_wanted):  # read by the member whose turn came before
+                return Observation(exists=True)
+            return self._observe_in_turn()
+
+    def _observe_in_turn(self) -> Observation:
         found = self._get()
         if found is None:
             return Observation(exists=False)
@@ -46,6 +65,8 @@ class JobQueue:
             environments[0] == self.compute_environment_arn
             or self.compute_environment_arn.endswith("/" + environments[0]))
         in_sync = found.get("state") == "ENABLED" and same_environment and found.get("priority") == 1
+        if in_sync and found.get("status") == "VALID":
+            self.facts.confirm(self._as_wanted, self.slow_drift_seconds)
         return Observation(exists=True, in_sync=in_sync)
 
     def create(self) -> str | None:
@@ -60,12 +81,32 @@ class JobQueue:
         return "job queue update in progress"
 
     def delete(self) -> str | None:
+        self.facts.forget(self._as_wanted)
+        found = self._get()
+        if found is not None and self.drain_before_delete:
+            unfinished = jobs_in_flight(self.batch, self.name)
+            if unfinished:
+                return (f"{unfinished} job(s) still waiting or running on it; it is removed once they end "
+                        f"(AWS would end them with it)")
         return disable_then_delete(
-            self._get(), "job queue",
+            found, "job queue",
             disable=lambda: call("UpdateJobQueue", lambda: self.batch.update_job_queue(
                 jobQueue=self.name, state="DISABLED")),
             delete=lambda: call_idempotent("DeleteJobQueue", lambda: self.batch.delete_job_queue(
                 jobQueue=self.name)))
+
+
+# Every status of a job that has not ended (SUCCEEDED and FAILED have).
+UNFINISHED_JOB_STATES = ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING")
+
+
+def jobs_in_flight(batch: Any, queue: str) -> int:
+    """How many jobs of `queue` have not ended (a first page each: any at all keeps the queue)."""
+    def listed(state: str) -> int:
+        found = call("ListJobs", lambda: batch.list_jobs(jobQueue=queue, jobStatus=state, maxResults=100))
+        return len(found.get("jobSummaryList", []))
+
+    return sum(listed(state) for state in UNFINISHED_JOB_STATES)
 
 
 @dataclass

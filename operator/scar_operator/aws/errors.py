@@ -112,6 +112,10 @@ def classify(error: ClientError, operation: str) -> AwsError:
         kind = ErrorKind.NOT_FOUND
     elif code in _ALREADY_EXISTS or (code == "ResourceConflictException" and "exist" in message.lower()):
         kind = ErrorKind.ALREADY_EXISTS
+    elif code == "ClientException" and "already exists" in message.lower():
+        # AWS Batch names a taken compute environment or queue name with its generic code; a pool's
+        # members may race to make the pool.
+        kind = ErrorKind.ALREADY_EXISTS
     elif code in _RETRY:
         kind = ErrorKind.RETRY
     elif code in _THROTTLED or status >= 500:

@@ -1,8 +1,8 @@
 """The desired AWS state of a ScarBatchJob: plain data from pure functions of the spec.
 
 A ScarBatchJob is a dispatcher Lambda (triggered by S3, one Batch job per object) in front of a
-job definition that runs the supervisor in the user's image, on this object's own compute
-environment and queue, or on a shared queue named in the spec.
+job definition that runs the supervisor in the user's image, on the compute pool of its compute
+class (batchjob/pool.py), or on a shared queue named in the spec.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any
 from lambda_supervisor.batch import TIMEOUT_ENV
 from lambda_supervisor.config import CONFIG_ENV, BatchTarget, SupervisorConfig
 from scar_operator import naming
+from scar_operator.batchjob.pool import PoolCapacity, PoolIdentity, allocation_strategy
 from scar_operator.batchjob.spec import ScarBatchJobSpec, check_fargate_resources
 from scar_operator.function.desired import (
     ROLE_PATH,
@@ -61,6 +62,14 @@ class ComputePlan:
     network: Network
     # EC2 and SPOT instances need an instance profile; Fargate does not.
     instance_profile: str | None
+    allocation_strategy: str | None = None
+    # The maxvCpus a pool accepts as it is (pool.pool_capacity); None: exactly max_vcpus.
+    capacity: PoolCapacity | None = None
+
+    def vcpus_fit(self, current: object) -> bool:
+        if not isinstance(current, int):
+            return False
+        return self.capacity.fits(current) if self.capacity is not None else current == self.max_vcpus
 
     def compute_resources(self, account: Account) -> dict[str, Any]:
         resources: dict[str, Any] = {
@@ -74,10 +83,24 @@ class ComputePlan:
                 "minvCpus": 0,
                 "instanceTypes": list(self.instance_types or ("optimal",)),
                 "instanceRole": instance_profile_arn(account, self.instance_profile or ""),
-                # The strategies that allow updating instance types and subnets in place.
-                "allocationStrategy": "BEST_FIT_PROGRESSIVE" if self.type == "EC2" else "SPOT_CAPACITY_OPTIMIZED",
+                "allocationStrategy": self.allocation_strategy or allocation_strategy(self.type),
             })
         return resources
+
+
+@dataclass(frozen=True)
+class PoolPlan:
+    """The compute pool an object's jobs run on: made by its first member, removed after its last."""
+
+    identity: PoolIdentity
+    compute: ComputePlan
+    queue_arn: str
+    # EC2 and SPOT: the pool's instance role (its profile has the same name).
+    instance_role: RolePlan | None
+
+    @property
+    def name(self) -> str:
+        return self.identity.name
 
 
 @dataclass(frozen=True)
@@ -105,7 +128,7 @@ class DispatcherPlan:
 class BatchPlan:
     owner: naming.Owner
     account: Account
-    compute: ComputePlan | None  # None: a shared queue from the spec
+    pool: PoolPlan | None  # None: a shared queue from the spec
     queue_name: str
     queue_arn: str
     job_definition: JobDefinitionPlan
@@ -120,6 +143,10 @@ class BatchPlan:
     @property
     def trigger_buckets(self) -> tuple[str, ...]:
         return tuple(self.notifications)
+
+    @property
+    def compute(self) -> ComputePlan | None:
+        return self.pool.compute if self.pool is not None else None
 
     @property
     def log_groups(self) -> tuple[str, ...]:
@@ -164,15 +191,34 @@ def _log_statement(account: Account, group: str) -> dict[str, Any]:
             "Resource": [log_group_arn(account, group)]}
 
 
-def _instance_policy(account: Account, image: str) -> dict[str, Any]:
-    """What the ECS agent on a Batch EC2 instance needs (AWS's AmazonEC2ContainerServiceforEC2Role)."""
+def _instance_policy() -> dict[str, Any]:
+    """What the ECS agent on a pool's EC2 instance needs (AWS's AmazonEC2ContainerServiceforEC2Role,
+    less ECR): the instances run every member's jobs, so they get no member's image or data. The
+    agent pulls each job's image with that job's execution role."""
     return {"Version": "2012-10-17", "Statement": [
         {"Sid": "EcsAgent", "Effect": "Allow", "Resource": "*", "Action": [
             "ecs:CreateCluster", "ecs:DeregisterContainerInstance", "ecs:DiscoverPollEndpoint", "ecs:Poll",
             "ecs:RegisterContainerInstance", "ecs:StartTelemetrySession", "ecs:UpdateContainerInstancesState",
             "ecs:Submit*", "logs:CreateLogStream", "logs:PutLogEvents"]},
-        *_ecr_pull_statements(account, image),
     ]}
+
+
+def plan_pool(identity: PoolIdentity, account: Account, capacity: PoolCapacity) -> PoolPlan:
+    """The pool of a compute class, sized for its members."""
+    c = identity.compute
+    ec2 = c.type in ("EC2", "SPOT")
+    compute = ComputePlan(
+        name=identity.name, arn=batch_arn(account, "compute-environment", identity.name), type=c.type,
+        max_vcpus=capacity.target, instance_types=c.instance_types,
+        network=Network(c.subnets, c.security_group_ids),
+        instance_profile=identity.instance_role_name if ec2 else None,
+        allocation_strategy=c.allocation_strategy, capacity=capacity,
+    )
+    instance_role = None
+    if ec2:
+        name = identity.instance_role_name
+        instance_role = RolePlan(name, role_arn(account, name), trust_policy("ec2.amazonaws.com"), _instance_policy())
+    return PoolPlan(identity, compute, batch_arn(account, "job-queue", identity.name), instance_role)
 
 
 def _roles(spec: ScarBatchJobSpec, owner: naming.Owner, account: Account, queue_arn: str,
@@ -196,10 +242,6 @@ def _roles(spec: ScarBatchJobSpec, owner: naming.Owner, account: Account, queue_
     if spec.execution_role_arn is None:
         plan("exec", "ecs-tasks.amazonaws.com",
              [*_ecr_pull_statements(account, spec.image), _log_statement(account, job_log_group)])
-    if spec.job_queue is None and spec.compute_or_default.type in ("EC2", "SPOT"):
-        name = naming.batch_role_name(owner, "instance")
-        plans["instance"] = RolePlan(name, role_arn(account, name), trust_policy("ec2.amazonaws.com"),
-                                     _instance_policy(account, spec.image))
     return plans
 
 
@@ -245,13 +287,12 @@ def _job_definition(spec: ScarBatchJobSpec, name: str, job_role: str, execution_
     return JobDefinitionPlan(name, properties)
 
 
-def plan_batch_job(spec: ScarBatchJobSpec, owner: naming.Owner, account: Account, network: Network | None,
+def plan_batch_job(spec: ScarBatchJobSpec, owner: naming.Owner, account: Account, pool: PoolPlan | None,
                    shared_queue_platform: str | None = None) -> BatchPlan:
-    """`network` for a managed compute environment; `shared_queue_platform` (FARGATE/EC2) for a shared queue."""
+    """`pool` for a managed compute class; `shared_queue_platform` (FARGATE/EC2) for a shared queue."""
     base = naming.batch_name(owner)
     if spec.job_queue is not None:
         queue_name, queue_arn = queue_reference(spec.job_queue, account)
-        compute = None
         fargate = shared_queue_platform == "FARGATE"
         if fargate:
             try:
@@ -259,16 +300,10 @@ def plan_batch_job(spec: ScarBatchJobSpec, owner: naming.Owner, account: Account
             except ValueError as e:
                 raise SpecError(f"spec.{e}") from None
     else:
+        if pool is None:
+            raise ValueError("a managed compute class needs its pool planned first")
         fargate = spec.on_fargate
-        queue_name, queue_arn = base, batch_arn(account, "job-queue", base)
-        c = spec.compute_or_default
-        if network is None:
-            raise ValueError("a managed compute environment needs its network resolved first")
-        compute = ComputePlan(
-            name=base, arn=batch_arn(account, "compute-environment", base), type=c.type, max_vcpus=c.max_vcpus,
-            instance_types=tuple(c.instance_types), network=network,
-            instance_profile=naming.batch_role_name(owner, "instance") if c.type in ("EC2", "SPOT") else None,
-        )
+        queue_name, queue_arn = pool.name, pool.queue_arn
     dispatcher_name = naming.dispatcher_name(owner)
     dispatcher_log_group = naming.log_group_name(dispatcher_name)
     job_log_group = naming.batch_log_group_name(owner)
@@ -293,7 +328,7 @@ def plan_batch_job(spec: ScarBatchJobSpec, owner: naming.Owner, account: Account
     return BatchPlan(
         owner=owner,
         account=account,
-        compute=compute,
+        pool=pool if spec.job_queue is None else None,
         queue_name=queue_name,
         queue_arn=queue_arn,
         job_definition=job_definition,

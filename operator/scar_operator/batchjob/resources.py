@@ -1,8 +1,9 @@
-"""The managed AWS resources of one ScarBatchJob, in dependency order.
+"""The managed AWS resources of one ScarBatchJob and of its compute pool, in dependency order.
 
 Creation runs down the list; teardown runs up it, which is AWS's order: the trigger, the
-dispatcher, the job definitions, the queue (disabled, then deleted), the compute environment
-(disabled, then deleted), then roles and log groups. Buckets are never in a teardown list.
+dispatcher, the job definitions, then roles and log groups; a pool after its last member: the
+queue (disabled, then deleted), the compute environment (disabled, then deleted), its instance
+role. Buckets are never in a teardown list.
 """
 
 from __future__ import annotations
@@ -29,8 +30,10 @@ from scar_operator.batchjob.desired import (
     ComputePlan,
     JobDefinitionPlan,
     Network,
+    PoolPlan,
     batch_arn,
 )
+from scar_operator.batchjob.pool import pool_owner
 from scar_operator.dispatcher_package import dispatcher_zip
 from scar_operator.function.desired import ROLE_POLICY_NAME, Account, NotificationEntry, RolePlan, trust_policy
 from scar_operator.function.resources import Inventory, permissions_to_remove, trigger
@@ -55,21 +58,69 @@ def _named_role(clients: AwsClients, account: Account, owner: naming.Owner, purp
     return _role(clients, account.region, owner, plan, purpose)
 
 
-def _instance_profile(clients: AwsClients, account: Account, owner: naming.Owner) -> InstanceProfile:
-    name = naming.batch_role_name(owner, "instance")
+def _instance_profile(clients: AwsClients, account: Account, name: str, owner: naming.Owner) -> InstanceProfile:
     return InstanceProfile(clients.client("iam", account.region), name, name, owner)
 
 
-def _named_compute(clients: AwsClients, account: Account, owner: naming.Owner) -> ComputeEnvironment:
-    name = naming.batch_name(owner)
+def _compute_by_name(clients: AwsClients, account: Account, name: str, owner: naming.Owner) -> ComputeEnvironment:
+    """A compute environment known by name only, for removing it."""
     plan = ComputePlan(name, batch_arn(account, "compute-environment", name), "", 0, (), Network((), ()), None)
-    return ComputeEnvironment(clients.client("batch", account.region), plan, account, owner)
+    return ComputeEnvironment(clients.client("batch", account.region), plan, account, owner, facts=clients.facts)
 
 
-def _named_queue(clients: AwsClients, account: Account, owner: naming.Owner) -> JobQueue:
+def _queue_by_name(clients: AwsClients, account: Account, name: str, owner: naming.Owner,
+                   drain: bool) -> JobQueue:
+    return JobQueue(clients.client("batch", account.region), name, batch_arn(account, "compute-environment", name),
+                    owner, facts=clients.facts, drain_before_delete=drain)
+
+
+def _pool_role(clients: AwsClients, account: Account, owner: naming.Owner, plan: RolePlan) -> IamRole:
+    return IamRole(clients.client("iam", account.region), plan.name, plan.trust_policy, ROLE_POLICY_NAME,
+                   plan.inline_policy, owner, description=f"instance role of the compute pool {owner.name}",
+                   facts=clients.facts, slow_drift_seconds=clients.slow_drift_seconds,
+                   permissions_boundary=clients.permissions_boundary_arn)
+
+
+def pool_resources(clients: AwsClients, account: Account, pool: PoolPlan) -> list[Resource]:
+    """A pool's AWS side in the order it is made: the EC2 instance role and profile, Batch's
+    service-linked role, the compute environment, the queue."""
+    batch, iam = clients.client("batch", account.region), clients.client("iam", account.region)
+    owner = pool.identity.owner
+    resources: list[Resource] = []
+    if pool.instance_role is not None:
+        resources += [_pool_role(clients, account, owner, pool.instance_role),
+                      _instance_profile(clients, account, pool.instance_role.name, owner)]
+    service_role = BatchServiceLinkedRole(iam, service_linked_role_arn(account.partition, account.id))
+    resources += [
+        service_role,
+        ComputeEnvironment(batch, pool.compute, account, owner, service_role, facts=clients.facts,
+                           slow_drift_seconds=clients.slow_drift_seconds),
+        JobQueue(batch, pool.name, pool.compute.arn, owner, facts=clients.facts,
+                 slow_drift_seconds=clients.slow_drift_seconds),
+    ]
+    return resources
+
+
+def pool_teardown_resources(clients: AwsClients, account: Account, name: str, cluster: str,
+                            drain: bool) -> list[Resource]:
+    """A pool by name, in creation order (teardown reverses it): its queue goes first, drained of
+    unfinished jobs first when `drain` (a member moved away; it was the last)."""
+    owner = pool_owner(name, cluster)
+    role = f"{name}-instance"
+    return [_role(clients, account.region, owner, RolePlan(role, "", trust_policy("ec2.amazonaws.com"), {}),
+                  "instance"),
+            _instance_profile(clients, account, role, owner),
+            _compute_by_name(clients, account, name, owner),
+            _queue_by_name(clients, account, name, owner, drain)]
+
+
+def own_compute_resources(clients: AwsClients, account: Account, owner: naming.Owner, drain: bool) -> list[Resource]:
+    """The compute environment and queue of an object made by a release before pools (named after the
+    object), with its EC2 instance role and profile, in creation order."""
     name = naming.batch_name(owner)
-    return JobQueue(clients.client("batch", account.region), name,
-                    batch_arn(account, "compute-environment", name), owner)
+    instance = naming.batch_role_name(owner, "instance")
+    return [_named_role(clients, account, owner, "instance"), _instance_profile(clients, account, instance, owner),
+            _compute_by_name(clients, account, name, owner), _queue_by_name(clients, account, name, owner, drain)]
 
 
 def _dispatcher(clients: AwsClients, account: Account, owner: naming.Owner, name: str, role_arn: str,
@@ -94,39 +145,33 @@ def _triggers(clients: AwsClients, plan_account: Account, owner: naming.Owner, f
     return permissions, notifications
 
 
-def batch_inventory(plan: BatchPlan, clients: AwsClients, previous_trigger_buckets: Iterable[str]) -> Inventory:
-    """What a ScarBatchJob wants, in the order it is made: its queue first.
+def batch_inventory(plan: BatchPlan, clients: AwsClients, previous_trigger_buckets: Iterable[str],
+                    own_compute_left: bool = False) -> Inventory:
+    """What a ScarBatchJob wants, in the order it is made: its pool first.
 
     The compute environment and the queue are what an account may have no room for (AWS Batch
     allows 50 of each per Region, a quota that cannot be raised): they are made before anything
     else, so that a refusal leaves no roles, log groups, buckets or dispatcher behind it. Only what
-    the compute environment itself needs comes before it (the instance role and profile on EC2,
-    Batch's service-linked role).
+    the compute environment itself needs comes before it (the pool's instance role and profile on
+    EC2, Batch's service-linked role). `own_compute_left`: the object still has the compute
+    environment and queue of a release before pools; they go once their jobs have ended.
     """
     account, owner, region = plan.account, plan.owner, plan.account.region
     batch = clients.client("batch", region)
     roles = {plan_role.name: plan_role for plan_role in plan.roles}
+    purposes = [purpose for purpose in ROLE_PURPOSES if purpose != "instance"]
     planned_roles = {purpose: _role(clients, region, owner, roles[naming.batch_role_name(owner, purpose)], purpose)
-                     for purpose in ROLE_PURPOSES if naming.batch_role_name(owner, purpose) in roles}
+                     for purpose in purposes if naming.batch_role_name(owner, purpose) in roles}
     unwanted: list[Resource] = [
         _named_role(clients, account, owner, purpose)
-        for purpose in ROLE_PURPOSES if naming.batch_role_name(owner, purpose) not in roles
+        for purpose in purposes if naming.batch_role_name(owner, purpose) not in roles
     ]
+    if own_compute_left:
+        unwanted = [*own_compute_resources(clients, account, owner, drain=True), *unwanted]
     wanted: list[Resource] = []
-    if plan.compute is not None:
-        if plan.compute.instance_profile is not None:
-            wanted += [planned_roles.pop("instance"), _instance_profile(clients, account, owner)]
-        else:
-            unwanted.insert(0, _instance_profile(clients, account, owner))
-        service_role = BatchServiceLinkedRole(clients.client("iam", region),
-                                              service_linked_role_arn(account.partition, account.id))
-        wanted.append(service_role)
-        wanted.append(ComputeEnvironment(batch, plan.compute, account, owner, service_role))
-        wanted.append(JobQueue(batch, plan.queue_name, plan.compute.arn, owner))
+    if plan.pool is not None:
+        wanted += pool_resources(clients, account, plan.pool)
     else:
-        # A shared queue: what this object managed before (if anything) goes, queue before compute.
-        unwanted = [_instance_profile(clients, account, owner), *unwanted,
-                    _named_compute(clients, account, owner), _named_queue(clients, account, owner)]
         wanted.append(SharedJobQueue(batch, plan.queue_arn))
     wanted += [
         S3Bucket(clients.client("s3", region), b, region, must_be_in_region=b in plan.notifications,
@@ -153,18 +198,22 @@ def batch_inventory(plan: BatchPlan, clients: AwsClients, previous_trigger_bucke
 
 
 def batch_teardown_inventory(*, owner: naming.Owner, account: Account, clients: AwsClients,
-                             trigger_buckets: Iterable[str], retain: bool) -> list[Resource]:
-    """Everything this object may own, by deterministic names, in creation order (teardown reverses it)."""
+                             trigger_buckets: Iterable[str], retain: bool, own_compute: bool) -> list[Resource]:
+    """Everything this object may own, by deterministic names, in creation order (teardown reverses it).
+
+    Its pool is not among them: the pool is the members', and goes after its last (controller.py).
+    `own_compute`: the object may still have a compute environment and queue of its own (made by a
+    release before pools)."""
     region = account.region
     resources: list[Resource] = []
     if not retain:
         dispatcher = naming.dispatcher_name(owner)
         resources += [LogGroup(clients.client("logs", region), g, 30, owner, facts=clients.facts)
                       for g in (naming.log_group_name(dispatcher), naming.batch_log_group_name(owner))]
-        resources += [_named_role(clients, account, owner, purpose) for purpose in ROLE_PURPOSES]
-        resources.append(_instance_profile(clients, account, owner))
-        resources.append(_named_compute(clients, account, owner))
-        resources.append(_named_queue(clients, account, owner))
+        resources += [_named_role(clients, account, owner, purpose) for purpose in ROLE_PURPOSES
+                      if purpose != "instance"]
+        if own_compute:
+            resources += own_compute_resources(clients, account, owner, drain=False)
         resources.append(JobDefinition(clients.client("batch", region),
                                        JobDefinitionPlan(naming.batch_name(owner), {}), owner))
         resources.append(_dispatcher(clients, account, owner, dispatcher, "", {}))

@@ -61,18 +61,18 @@ class JobResources(_Model):
 
 
 class Compute(_Model):
-    """The managed compute environment the operator creates for this kind's own queue."""
+    """The compute class of the managed pool the jobs run on (batchjob/pool.py): objects of one
+    class and team share one compute environment and queue."""
 
     type: Annotated[
         ComputeType,
-        Field(
-            description="FARGATE (default), FARGATE_SPOT, EC2 or SPOT. Cannot change in place.",
-            json_schema_extra={
-                "x-kubernetes-validations": [{"rule": "self == oldSelf", "message": "compute.type is immutable"}]
-            },
-        ),
+        Field(description="FARGATE (default), FARGATE_SPOT, EC2 or SPOT. A change moves the object to the "
+                          "compute pool of its new class."),
     ] = "FARGATE"
-    max_vcpus: Annotated[int, Field(ge=1, le=10000, description="Upper bound of the environment's vCPUs.")] = 16
+    max_vcpus: Annotated[
+        int, Field(ge=1, le=10000, description="vCPUs this object's jobs may need at once; the pool holds its "
+                                               "members' sum, capped by the operator (SCAR_BATCH_POOL_MAX_VCPUS).")
+    ] = 16
     instance_types: Annotated[
         list[Annotated[str, Field(pattern=r"^[a-z0-9]+(\.[a-z0-9]+)?$", max_length=64)]],
         Field(max_length=20, default_factory=list, description="EC2/SPOT instance types; default 'optimal'."),
