@@ -14,9 +14,11 @@ import logging
 SETTLING = "AWS is settling: "
 RETRYING = "retrying after an AWS error: "
 _KOPF_RETRY = " failed temporarily: "
-# kopf says "Handler '...' succeeded." on every event of every namespace and ScarAccount for the
-# handlers that only watch for a change of tenancy; what they did is logged by themselves.
-_QUIET_SUCCESSES = ("Handler 'namespace_tenancy' succeeded.", "Handler 'account_tenancy' succeeded.")
+# kopf says "Handler '...' succeeded." on every event of every namespace, ScarAccount and
+# ScarBatchJob for the handlers that only watch (for a change of tenancy, for a compute pool's
+# members); what they did is logged by themselves.
+_QUIET_SUCCESSES = ("Handler 'namespace_tenancy' succeeded.", "Handler 'account_tenancy' succeeded.",
+                    "Handler 'batch_job_pools' succeeded.")
 
 
 class RetryLevels(logging.Filter):

@@ -58,12 +58,15 @@ def test_a_pass_with_nothing_to_fix_makes_only_read_calls(
     assert [str(c) for c in aws.proxy.calls_since(mark) if not c.is_read] == []
 
 
-def owned(aws: EmulatedAws, namespace: str, name: str) -> dict[str, int]:
+def owned(aws: EmulatedAws, namespace: str, name: str, pool: str) -> dict[str, int]:
+    """What AWS holds of the object, and of its compute pool (by their owner tags)."""
     owner = f"ScarBatchJob/{namespace}/{name}"
+    pool_owner = f"ScarBatchPool/pools/{pool}"
     batch, lam, iam = aws.client("batch"), aws.client("lambda"), aws.client("iam")
     environments = [e for e in batch.describe_compute_environments()["computeEnvironments"]
-                    if e.get("tags", {}).get("scar.dev/owner") == owner]
-    queues = [q for q in batch.describe_job_queues()["jobQueues"] if q.get("tags", {}).get("scar.dev/owner") == owner]
+                    if e.get("tags", {}).get("scar.dev/owner") in (owner, pool_owner)]
+    queues = [q for q in batch.describe_job_queues()["jobQueues"]
+              if q.get("tags", {}).get("scar.dev/owner") in (owner, pool_owner)]
     revisions = [d for d in batch.describe_job_definitions(status="ACTIVE")["jobDefinitions"]
                  if d.get("tags", {}).get("scar.dev/owner") == owner]
     functions = [f for f in lam.list_functions()["Functions"]
@@ -88,10 +91,10 @@ def test_killed_mid_create_it_converges_with_no_duplicate(
     operator.kill()
     operator.start()
 
-    wait_ready(cluster, namespace, "phoenix", BATCH_JOBS)
-    assert owned(aws, namespace, "phoenix") == {"compute environments": 1, "queues": 1, "active revisions": 1,
+    pool = wait_ready(cluster, namespace, "phoenix", BATCH_JOBS)["status"]["computePool"]
+    assert owned(aws, namespace, "phoenix", pool) == {"compute environments": 1, "queues": 1, "active revisions": 1,
                                                 "functions": 1, "roles": 3}
 
     cluster.delete(BATCH_JOBS, namespace, "phoenix")
     wait_gone(cluster, namespace, "phoenix", BATCH_JOBS)
-    assert set(owned(aws, namespace, "phoenix").values()) == {0}
+    assert set(owned(aws, namespace, "phoenix", pool).values()) == {0}

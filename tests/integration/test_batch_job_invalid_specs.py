@@ -10,7 +10,7 @@ from kubernetes.client import ApiException
 from tests.harness.aws import EmulatedAws
 from tests.harness.cluster import Cluster
 from tests.harness.operator_process import OperatorProcess
-from tests.harness.scar import BATCH_JOBS, batch_job_manifest, wait_ready, wait_stalled
+from tests.harness.scar import BATCH_JOBS, batch_job_manifest, wait_stalled
 
 IN = {"bucket": "scar-it-bad", "prefix": "videos/"}
 
@@ -73,25 +73,3 @@ def test_a_bad_spec_is_refused_naming_the_field_and_costs_nothing(
         pytest.fail(f"the CRD schema should have refused {problem}")
     if (problem, changes, field) in STALLED_BY_THE_OPERATOR and refused_by_schema:
         pytest.fail(f"the operator, not the schema, was expected to catch {problem}")
-
-
-def test_a_compute_type_change_is_refused_and_one_that_gets_through_is_stalled_with_the_environment_kept(
-    cluster: Cluster, aws: EmulatedAws, namespace: str, operator: OperatorProcess
-) -> None:
-    cluster.apply(BATCH_JOBS, namespace, batch_job_manifest("retype", compute={"type": "FARGATE"}))
-    status = wait_ready(cluster, namespace, "retype", BATCH_JOBS)["status"]
-    with pytest.raises(ApiException) as refused:  # the CRD's CEL transition rule
-        cluster.patch_spec(BATCH_JOBS, namespace, "retype", {"compute": {"type": "FARGATE_SPOT"}})
-    assert refused.value.status == 422 and "compute.type is immutable" in str(refused.value.body)
-
-    # The rule compares a type with the one before it; dropping `compute` goes back to the default
-    # and writing it anew slips past the rule: AWS cannot follow, so the operator says why and waits.
-    mark = aws.proxy.mark()
-    cluster.patch_spec(BATCH_JOBS, namespace, "retype", {"compute": None})
-    cluster.patch_spec(BATCH_JOBS, namespace, "retype", {"compute": {"type": "FARGATE_SPOT"}})
-    stalled = wait_stalled(cluster, namespace, "retype", BATCH_JOBS)
-    assert "spec.compute.type" in stalled["message"] and "in place" in stalled["message"]
-    environment = aws.client("batch").describe_compute_environments(
-        computeEnvironments=[status["computeEnvironmentArn"]])["computeEnvironments"][0]
-    assert environment["computeResources"]["type"] == "FARGATE" and environment["state"] == "ENABLED"
-    assert [str(c) for c in aws.proxy.calls_since(mark) if not c.is_read] == []

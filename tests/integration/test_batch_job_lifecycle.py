@@ -1,4 +1,4 @@
-"""ScarBatchJob: apply builds compute, queue, job definition and dispatcher; edits make new revisions;
+"""ScarBatchJob: apply builds its compute pool, job definition and dispatcher; edits make new revisions;
 delete tears down in AWS's order; an upload becomes exactly one Batch job."""
 
 from __future__ import annotations
@@ -50,7 +50,10 @@ def test_apply_creates_compute_queue_job_definition_dispatcher_and_trigger(
     default_vpc = ec2.describe_vpcs(Filters=[{"Name": "isDefault", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
     subnet_vpcs = {s["VpcId"] for s in ec2.describe_subnets(SubnetIds=resources["subnets"])["Subnets"]}
     assert subnet_vpcs == {default_vpc}
-    assert environment["tags"]["scar.dev/owner"] == f"ScarBatchJob/{namespace}/split"
+    # The compute environment and the queue are the compute pool's, not this object's.
+    assert status["computePool"].startswith("scar-pool-fargate-") and status["computeClass"] == "FARGATE"
+    assert environment["computeEnvironmentName"] == status["jobQueueName"] == status["computePool"]
+    assert environment["tags"]["scar.dev/owner"] == f"ScarBatchPool/pools/{status['computePool']}"
 
     queue = batch.describe_job_queues(jobQueues=[status["jobQueueArn"]])["jobQueues"][0]
     assert (queue["state"], queue["status"], queue["priority"]) == ("ENABLED", "VALID", 1)
@@ -160,9 +163,10 @@ def test_delete_tears_down_in_the_order_aws_requires_and_keeps_the_bucket(
         return steps.index(step)
 
     assert "RemovePermission" not in steps, "the dispatcher's permission goes with the dispatcher"
+    # The object's own resources first; then its pool, of which it was the last member.
     order = ["PutBucketNotificationConfiguration", "DeleteFunction", "DeregisterJobDefinition",
-             "UpdateJobQueue:DISABLED", "DeleteJobQueue", "UpdateComputeEnvironment:DISABLED",
-             "DeleteComputeEnvironment", "DeleteRole", "DeleteLogGroup"]
+             "DeleteRole", "DeleteLogGroup", "UpdateJobQueue:DISABLED", "DeleteJobQueue",
+             "UpdateComputeEnvironment:DISABLED", "DeleteComputeEnvironment"]
     positions = [first(step) for step in order]
     assert positions == sorted(positions), f"teardown order was {steps}"
 

@@ -28,6 +28,8 @@ def client_error(code: str, message: str = "", status: int = 400) -> ClientError
     ("NoSuchBucket", "", 404, ErrorKind.NOT_FOUND),
     ("EntityAlreadyExists", "", 409, ErrorKind.ALREADY_EXISTS),
     ("ResourceConflictException", "Function already exist: f", 409, ErrorKind.ALREADY_EXISTS),
+    # Batch, when two members of a compute pool make it at once.
+    ("ClientException", "Object already exists", 400, ErrorKind.ALREADY_EXISTS),
     ("ResourceConflictException", "An update is in progress for resource", 409, ErrorKind.RETRY),
     ("InvalidParameterValueException", "The role defined for the function cannot be assumed by Lambda.", 400,
      ErrorKind.RETRY),

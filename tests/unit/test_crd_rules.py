@@ -117,7 +117,8 @@ def test_other_edits_pass_the_transition_rules() -> None:
     assert violations("ScarBatchJob", {"compute": {"type": "EC2", "subnets": SUBNETS, "maxVcpus": 64}},
                       old_spec={"compute": {"type": "EC2", "subnets": SUBNETS}}) == []
     # A new compute type moves the object to the pool of its new class (AWS changes no environment).
-    assert violations("ScarBatchJob", {"compute": {"type": "FARGATE_SPOT"}}, old_spec={"compute": {"type": "FARGATE"}}) == []
+    assert violations("ScarBatchJob", {"compute": {"type": "FARGATE_SPOT"}},
+                      old_spec={"compute": {"type": "FARGATE"}}) == []
 
 
 def test_without_cel_the_operator_refuses_a_new_function_name_itself() -> None:
