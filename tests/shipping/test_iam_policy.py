@@ -68,6 +68,7 @@ ACTIONS: dict[str, set[str]] = {
     "DescribeComputeEnvironments": {"batch:DescribeComputeEnvironments"},
     "DescribeJobDefinitions": {"batch:DescribeJobDefinitions"},
     "DescribeJobQueues": {"batch:DescribeJobQueues"},
+    "ListJobs": {"batch:ListJobs"},
     "RegisterJobDefinition": {"batch:RegisterJobDefinition", "batch:TagResource", "iam:PassRole"},
     "UpdateComputeEnvironment": {"batch:UpdateComputeEnvironment"},
     "UpdateJobQueue": {"batch:UpdateJobQueue"},
