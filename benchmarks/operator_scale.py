@@ -141,8 +141,8 @@ def single_object_figures(cluster: Cluster, aws: EmulatedAws, workdir: Path, fig
 
 def batch_job_figures(cluster: Cluster, aws: EmulatedAws, workdir: Path, figures: Figures, samples: int = 5,
                       pending: str = "") -> None:
-    """A ScarBatchJob with its own compute environment and queue: roles, instance profile, compute
-    environment (VALID), queue (VALID), job definition, dispatcher function and its trigger."""
+    """ScarBatchJobs of one compute class, one at a time: the first makes the pool (compute
+    environment until VALID, queue until VALID), each its roles, job definition, dispatcher and trigger."""
     namespace = cluster.create_namespace("bench-batch")
     with operator_for(cluster, aws, namespace, workdir, **UNPACED), \
             Following(cluster, namespace, BATCH_JOBS) as following:
@@ -360,6 +360,67 @@ def fault_figures(cluster: Cluster, aws: EmulatedAws, workdir: Path, figures: Fi
     print("    refused:", ", ".join(f"{k} x{v}" for k, v in faults.refused.most_common(8)))
 
 
+# Ten compute classes, as a platform's batch functions spread over them (batchjob/pool.py).
+COMPUTE_CLASSES: list[dict[str, Any]] = [
+    {"compute": {"type": "FARGATE"}},
+    {"compute": {"type": "FARGATE_SPOT"}},
+    {"compute": {"type": "EC2"}},
+    {"compute": {"type": "EC2", "instanceTypes": ["c5"]}},
+    {"compute": {"type": "EC2", "instanceTypes": ["m5"]}},
+    {"compute": {"type": "EC2", "instanceTypes": ["r5"]}},
+    {"compute": {"type": "SPOT"}},
+    {"compute": {"type": "SPOT", "instanceTypes": ["c5"]}},
+    {"compute": {"type": "SPOT", "instanceTypes": ["m5"]}},
+    {"compute": {"type": "EC2", "instanceTypes": ["g4dn"]}, "resources": {"vcpus": 4, "memory": 16384, "gpus": 1}},
+]
+
+
+def pool_counts(aws: EmulatedAws) -> tuple[int, int]:
+    """Compute environments and queues of compute pools in the account."""
+    batch = aws.client("batch")
+    environments = [e for e in batch.describe_compute_environments()["computeEnvironments"]
+                    if e["computeEnvironmentName"].startswith("scar-pool-")]
+    queues = [q for q in batch.describe_job_queues()["jobQueues"] if q["jobQueueName"].startswith("scar-pool-")]
+    return len(environments), len(queues)
+
+
+def pool_figures(cluster: Cluster, aws: EmulatedAws, workdir: Path, figures: Figures, count: int) -> None:
+    """`count` ScarBatchJobs over ten compute classes: how many compute environments and queues they
+    hold (AWS Batch allows 50 of each per Region), how long to Ready and to gone, and what is left."""
+    namespace = cluster.create_namespace("pools")
+    label = f"{count} ScarBatchJobs over {len(COMPUTE_CLASSES)} compute classes"
+    with operator_for(cluster, aws, namespace, workdir, **UNPACED) as operator, \
+            Following(cluster, namespace, BATCH_JOBS) as following:
+        mark = aws.proxy.mark()
+        started = time.monotonic()
+        names = [f"b-{index:04d}" for index in range(count)]
+        for index, name in enumerate(names):
+            cluster.apply(BATCH_JOBS, namespace, batch_job_manifest(
+                name, input=[{"bucket": "scar-bench-video", "prefix": f"{name}/"}],
+                output=[{"bucket": "scar-bench-video", "prefix": f"frames/{name}/"}],
+                **COMPUTE_CLASSES[index % len(COMPUTE_CLASSES)]))
+        following.wait_for(lambda: following.ready_count() == count, timeout=3600)
+        apply_seconds = time.monotonic() - started
+        environments, queues = pool_counts(aws)
+        line(figures, f"{label}: apply -> all Ready", f"{apply_seconds:.1f} s")
+        line(figures, f"{label}: compute environments", f"{environments}", f"<= {len(COMPUTE_CLASSES)}")
+        line(figures, f"{label}: job queues", f"{queues}", f"<= {len(COMPUTE_CLASSES)}")
+        report_calls(figures, label, aws.proxy.calls_since(mark), count, None, apply_seconds)
+        line(figures, f"{label}: operator peak RSS", f"{operator.peak_rss_bytes() / 2**20:.0f} MB")
+
+        started = time.monotonic()
+        for name in names:
+            cluster.delete(BATCH_JOBS, namespace, name)
+        following.wait_for(lambda: following.count() == 0, timeout=3600)
+        line(figures, f"{label}: delete -> all gone", f"{time.monotonic() - started:.1f} s")
+    keep_calls(workdir / f"calls-{namespace}.csv", aws.proxy.calls_since(mark), started)
+    environments, queues = pool_counts(aws)
+    roles = [r for r in aws.client("iam").list_roles()["Roles"]
+             if namespace in r["RoleName"] or r["RoleName"].startswith("scar-pool-")]
+    line(figures, f"{label}: left in AWS after the delete",
+         f"{environments + queues + len(roles)}", "0 (environments, queues, roles)")
+
+
 @dataclass
 class CpuUse:
     """CPU seconds of the processes that share the machine's cores in a run: the operator, moto,
@@ -423,6 +484,8 @@ def main() -> None:
                         help="objects over 10 namespaces for the tenancy-change run (0: no run)")
     parser.add_argument("--faults", default="", help="share of AWS calls refused at random, e.g. 0.5 (empty: no run)")
     parser.add_argument("--fault-objects", type=int, default=40, help="objects of the --faults run")
+    parser.add_argument("--pools", type=int, default=0,
+                        help="ScarBatchJobs over 10 compute classes for the compute-pool run (0: no run)")
     args = parser.parse_args()
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request log
     # A test cluster's self-signed API server (insecure-skip-tls-verify) would warn on every request.
@@ -453,6 +516,9 @@ def main() -> None:
         if args.faults:
             print(f"{args.fault_objects} at once, without and with {float(args.faults):.0%} of AWS calls refused:")
             fault_figures(cluster, aws, workdir, figures, args.fault_objects, float(args.faults))
+        if args.pools:
+            print(f"{args.pools} ScarBatchJobs at once over {len(COMPUTE_CLASSES)} compute classes (moto, no rates):")
+            pool_figures(cluster, aws, workdir, figures, args.pools)
 
 
 if __name__ == "__main__":

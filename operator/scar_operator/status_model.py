@@ -76,6 +76,10 @@ class ScarBatchJobStatus(CommonStatus):
         str | None, Field(description="The compute pool (environment and queue) the jobs run on, shared by "
                                       "every object of the same compute class and team.")
     ] = None
+    former_compute_pool: Annotated[
+        str | None, Field(description="A pool the object moved away from: removed if it was the last member "
+                                      "there, once the jobs left in its queue have ended.")
+    ] = None
     compute_class: Annotated[
         str | None, Field(description="The pool's compute class in short: type, instance types, GPU.")
     ] = None

@@ -125,7 +125,7 @@ def test_the_pool_goes_with_its_last_member(
 def batch_role(aws: EmulatedAws) -> str:
     """Batch's service-linked role, as the earlier release had it made."""
     iam = aws.client("iam")
-    with contextlib.suppress(iam.exceptions.InvalidInputException):  # there already
+    with contextlib.suppress(iam.exceptions.EntityAlreadyExistsException):  # there already
         iam.create_service_linked_role(AWSServiceName="batch.amazonaws.com")
     return service_linked_role_arn("aws", "123456789012")
 

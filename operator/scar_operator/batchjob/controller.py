@@ -152,7 +152,10 @@ def reconcile(
         pools.left(owner.namespace, owner.name)
     own_compute_left = _own_compute_left(owner, status)
     own_compute_arn = str(status["computeEnvironmentArn"]) if own_compute_left else None
-    previous_pool = status.get("computePool")
+    # Pools the object used before and has not left yet (an edit of its class, a shared queue).
+    current_pool = identity.name if identity else None
+    former = [p for p in dict.fromkeys([status.get("computePool"), status.get("formerComputePool")])
+              if isinstance(p, str) and p != current_pool]
     remembered = buckets_to_remember(plan.trigger_buckets, status)
     outcome = reconciler.Outcome()
     try:
@@ -163,18 +166,19 @@ def reconcile(
                          first_pass=first_pass)
         if outcome.done and own_compute_left:
             own_compute_arn = None
-        if outcome.done and isinstance(previous_pool, str) and previous_pool != (identity and identity.name):
+        for pool_left in list(former) if outcome.done else []:
             # Moved to another class or to a shared queue: its old pool goes if it was the last there,
             # once the jobs it still holds have ended.
-            left = _leave_pool(previous_pool, owner, account, clients, pools, settings, drain=True)
+            left = _leave_pool(pool_left, owner, account, clients, pools, settings, drain=True)
             outcome.changed += left.changed
-            outcome.waiting_on = left.waiting_on
+            outcome.waiting_on = outcome.waiting_on or left.waiting_on
+            if left.done:
+                former.remove(pool_left)
         revision = _active_revision(clients, plan) if outcome.done else {}
     except AwsError as e:
         result = from_aws_error(e, settings)
-        result.fields = _status_fields(plan, remembered, own_compute_arn)
-        if not outcome.done and isinstance(previous_pool, str):
-            result.fields["computePool"] = previous_pool  # still to be left
+        result.fields = {**_status_fields(plan, remembered, own_compute_arn),
+                         "formerComputePool": next(iter(former), None)}
         result.confirmed = outcome.confirmed
         return result
     triggers = ", ".join(f"s3://{b}" for b in plan.trigger_buckets) or "no triggers"
@@ -185,9 +189,9 @@ def reconcile(
     result = from_outcome(outcome, f"Batch jobs run on {where} ({triggers})", settings)
     result.fields = {**_status_fields(plan, list(plan.trigger_buckets) if outcome.done else remembered,
                                       own_compute_arn), **revision}
-    if not outcome.done and isinstance(previous_pool, str):
-        # Until the old pool has been left, the status keeps naming it: the next pass leaves it.
-        result.fields["computePool"] = previous_pool
+    # Until the old pool has been left, the status names it: the next pass (or a restarted
+    # operator) leaves it then.
+    result.fields["formerComputePool"] = next(iter(former), None)
     return result
 
 
@@ -197,22 +201,24 @@ def teardown(
 ) -> PassResult:
     owner = owner_of(KIND, meta, settings)
     region = teardown_region(spec, status, clients)
-    pool = status.get("computePool")
+    pools_used = [p for p in dict.fromkeys([status.get("computePool"), status.get("formerComputePool")])
+                  if isinstance(p, str)]
     try:
         account = account_in(clients, region)
         resources = batch_teardown_inventory(
             owner=owner, account=account, clients=clients,
             trigger_buckets=recorded_trigger_buckets(spec, status), retain=spec.get("deletionPolicy") == "Retain",
             # Made before pools, or the first pass never recorded a pool: look for an own one.
-            own_compute=not pool or _own_compute_left(owner, status),
+            own_compute=not status.get("computePool") or _own_compute_left(owner, status),
         )
         outcome = reconciler.teardown(resources, inline_wait(settings))
-        if outcome.done and isinstance(pool, str) and spec.get("deletionPolicy") != "Retain":
+        if outcome.done and spec.get("deletionPolicy") != "Retain":
             pools.left(owner.namespace, owner.name)
-            # The object is going: its own unfinished jobs end with it, as they did with its own queue.
-            left = _leave_pool(pool, owner, account, clients, pools, settings, drain=False)
-            outcome.changed += left.changed
-            outcome.waiting_on = left.waiting_on
+            for pool in pools_used:
+                # The object is going: its own unfinished jobs end with it, as they did with its own queue.
+                left = _leave_pool(pool, owner, account, clients, pools, settings, drain=False)
+                outcome.changed += left.changed
+                outcome.waiting_on = outcome.waiting_on or left.waiting_on
     except AwsError as e:
         return from_aws_error(e, settings)
     return from_teardown_outcome(outcome, settings)
