@@ -84,6 +84,26 @@ def test_the_deployment_runs_non_root_read_only_with_probes_and_limits(rendered:
     assert container["resources"]["limits"]["memory"] and container["resources"]["requests"]["cpu"]
 
 
+def empty_values(node: Any, path: str = "") -> list[str]:
+    """Fields set to "" or null (a list may hold "": RBAC's core API group is one)."""
+    if isinstance(node, dict):
+        found: list[str] = []
+        for key, value in node.items():
+            found += [f"{path}.{key}"] if value is None or value == "" else empty_values(value, f"{path}.{key}")
+        return found
+    if isinstance(node, list):
+        return [found for index, value in enumerate(node) for found in empty_values(value, f"{path}[{index}]")]
+    return []
+
+
+def test_no_built_in_object_holds_an_empty_value_the_api_server_would_drop(rendered: list[dict[str, Any]]) -> None:
+    # kube-apiserver stores `env: [{name: X, value: ""}]` as `{name: X}`: every client-side apply then
+    # writes the value again and says `configured`, and a GitOps tool never sees the Deployment in sync.
+    for document in rendered:
+        if document["kind"] != "CustomResourceDefinition":
+            assert empty_values(document) == [], f"{document['kind']} {document['metadata']['name']}"
+
+
 def test_the_service_account_carries_the_irsa_annotation(rendered: list[dict[str, Any]]) -> None:
     [account] = by_kind(rendered, "ServiceAccount")
     assert account["metadata"]["annotations"]["eks.amazonaws.com/role-arn"].startswith("arn:aws:iam::")
