@@ -96,12 +96,15 @@ class IamRole:
         return None
 
     def create_if_absent(self) -> Made | None:
-        if not call_create("CreateRole", self._create_role):
-            return None
-        self._put_policy()
-        # Made whole by these two calls (trust policy, boundary, tags, inline policy): as wanted.
-        self.facts.confirm(self._owned)
-        self.facts.confirm(self._as_wanted, self.slow_drift_seconds)
+        # A role several objects share (a compute pool's instance role) is made by the first of
+        # them; those that waited for their turn find it confirmed and make no call.
+        with self.facts.turn(self._as_wanted):
+            if self.facts.fresh(self._as_wanted) or not call_create("CreateRole", self._create_role):
+                return None
+            self._put_policy()
+            # Made whole by these two calls (trust policy, boundary, tags, inline policy): as wanted.
+            self.facts.confirm(self._owned)
+            self.facts.confirm(self._as_wanted, self.slow_drift_seconds)
         return Made()
 
     def _create_role(self) -> Any:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Hashable
+from dataclasses import dataclass, field
 from typing import Any
 
+from scar_operator.aws.confirmed_facts import ConfirmedFacts
 from scar_operator.aws.errors import call, call_idempotent, call_or_none
 from scar_operator.function.desired import ROLE_PATH
 from scar_operator.naming import OWNER_TAG, Owner
@@ -17,16 +19,32 @@ class InstanceProfile:
     name: str
     role_name: str
     owner: Owner
+    # A compute pool's profile is looked at by each member's pass: once found as wanted, it is not
+    # read again until the slow-drift re-check.
+    facts: ConfirmedFacts = field(default_factory=lambda: ConfirmedFacts(ttl_seconds=0))
+    slow_drift_seconds: float = 0.0
 
     @property
     def describe(self) -> str:
         return f"IAM instance profile {self.name}"
+
+    @property
+    def _as_wanted(self) -> tuple[Hashable, ...]:
+        return ("instance-profile-as-wanted", self.name, self.role_name, self.owner.key)
 
     def _get(self) -> dict[str, Any] | None:
         found = call_or_none("GetInstanceProfile", lambda: self.iam.get_instance_profile(InstanceProfileName=self.name))
         return None if found is None else dict(found["InstanceProfile"])
 
     def observe(self) -> Observation:
+        if self.facts.fresh(self._as_wanted):
+            return Observation(exists=True)
+        with self.facts.turn(self._as_wanted):
+            if self.facts.fresh(self._as_wanted):  # read by the member whose turn came before
+                return Observation(exists=True)
+            return self._observe_in_turn()
+
+    def _observe_in_turn(self) -> Observation:
         profile = self._get()
         if profile is None:
             return Observation(exists=False)
@@ -34,7 +52,10 @@ class InstanceProfile:
         if tags.get(OWNER_TAG) != self.owner.key:
             return Observation(exists=True, foreign_owner=tags.get(OWNER_TAG, "no scar-operator owner tag"))
         roles = [r["RoleName"] for r in profile.get("Roles", [])]
-        return Observation(exists=True, in_sync=roles == [self.role_name])
+        if roles == [self.role_name]:
+            self.facts.confirm(self._as_wanted, self.slow_drift_seconds)
+            return Observation(exists=True)
+        return Observation(exists=True, in_sync=False)
 
     def create(self) -> str | None:
         call_idempotent("CreateInstanceProfile", lambda: self.iam.create_instance_profile(
@@ -54,6 +75,7 @@ class InstanceProfile:
         return None
 
     def delete(self) -> str | None:
+        self.facts.forget(self._as_wanted)
         # IAM refuses to delete a profile that still holds a role.
         for role in (self._get() or {}).get("Roles", []):
             self._remove(str(role["RoleName"]))

@@ -8,15 +8,31 @@ from __future__ import annotations
 
 from typing import Any
 
+from scar_operator.aws.confirmed_facts import ConfirmedFacts
 from scar_operator.aws.errors import call
 from scar_operator.batchjob.desired import Network
 from scar_operator.models import SpecError
 
 
-def resolve_network(ec2: Any, subnets: list[str], security_groups: list[str]) -> Network:
-    """The spec's subnets and groups; the default VPC's default subnets and group for what is absent."""
+def resolve_network(ec2: Any, subnets: list[str], security_groups: list[str],
+                    facts: ConfirmedFacts | None = None, ttl_seconds: float = 0.0) -> Network:
+    """The spec's subnets and groups; the default VPC's default subnets and group for what is absent.
+
+    What was resolved is remembered in `facts` for `ttl_seconds` (the slow-drift re-check): every
+    member of a compute pool resolves the same default network, and it changes only by hand."""
     if subnets and security_groups:
         return Network(tuple(subnets), tuple(security_groups))
+    fact = ("resolved-network", ec2.meta.region_name, tuple(subnets), tuple(security_groups))
+    known = facts.value(fact) if facts is not None else None
+    if isinstance(known, Network):
+        return known
+    network = _resolve(ec2, subnets, security_groups)
+    if facts is not None:
+        facts.confirm(fact, ttl_seconds, value=network)
+    return network
+
+
+def _resolve(ec2: Any, subnets: list[str], security_groups: list[str]) -> Network:
     if subnets:
         described = call("DescribeSubnets", lambda: ec2.describe_subnets(SubnetIds=subnets))["Subnets"]
         vpc = described[0]["VpcId"]

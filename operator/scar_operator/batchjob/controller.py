@@ -44,7 +44,7 @@ def _pool_identity(spec: ScarBatchJobSpec, clients: AwsClients, account: Account
                    settings: OperatorSettings) -> PoolIdentity:
     compute = spec.compute_or_default
     network = resolve_network(clients.client("ec2", account.region), list(compute.subnets),
-                              list(compute.security_group_ids))
+                              list(compute.security_group_ids), clients.facts, clients.slow_drift_seconds)
     klass = compute_class(compute, network.subnets, network.security_group_ids, spec.resources.gpus)
     return pool_identity(klass, account, tenancy.account_name, settings.cluster_id)
 

@@ -59,7 +59,8 @@ def _named_role(clients: AwsClients, account: Account, owner: naming.Owner, purp
 
 
 def _instance_profile(clients: AwsClients, account: Account, name: str, owner: naming.Owner) -> InstanceProfile:
-    return InstanceProfile(clients.client("iam", account.region), name, name, owner)
+    return InstanceProfile(clients.client("iam", account.region), name, name, owner, facts=clients.facts,
+                           slow_drift_seconds=clients.slow_drift_seconds)
 
 
 def _compute_by_name(clients: AwsClients, account: Account, name: str, owner: naming.Owner) -> ComputeEnvironment:
