@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 from scar_operator.aws.batch_job_queue import UNFINISHED_JOB_STATES, JobQueue
+from scar_operator.aws.confirmed_facts import ConfirmedFacts
+from scar_operator.aws.instance_profile import InstanceProfile
 from scar_operator.batchjob.pool import ComputeClass, compute_class, pool_capacity, pool_identity
 from scar_operator.batchjob.pool_members import PoolMembers
 from scar_operator.batchjob.spec import Compute
@@ -203,3 +205,38 @@ def test_a_queue_left_behind_waits_for_its_unfinished_jobs_before_it_is_disabled
     batch.jobs = 0
     assert queue(batch).delete() == "disabling the job queue before deleting it"
     assert batch.writes == [("UpdateJobQueue", {"jobQueue": OWNER.name, "state": "DISABLED"})]
+
+
+# --- a pool's instance profile, put in line by one member ---
+
+
+class ProfileWithoutRole:
+    """IAM holding the pool's instance profile without its role; like IAM, a second role is refused."""
+
+    def __init__(self) -> None:
+        self.roles: list[str] = []
+        self.writes: list[str] = []
+        self.reads = 0
+
+    def get_instance_profile(self, InstanceProfileName: str) -> dict[str, Any]:  # noqa: N803
+        self.reads += 1
+        return {"InstanceProfile": {"InstanceProfileName": InstanceProfileName, "Tags": [
+            {"Key": k, "Value": v} for k, v in OWNER.tags().items()], "Roles": [{"RoleName": r} for r in self.roles]}}
+
+    def add_role_to_instance_profile(self, InstanceProfileName: str, RoleName: str) -> None:  # noqa: N803
+        if self.roles:
+            raise AssertionError("LimitExceeded: Cannot exceed quota for InstanceSessionsPerInstanceProfile: 1")
+        self.writes.append("AddRoleToInstanceProfile")
+        self.roles.append(RoleName)
+
+
+def test_members_that_found_the_pools_profile_without_its_role_add_it_once_in_turn() -> None:
+    # Updates take turns on the profile (the race of two adds is IAM's quota refusal), and the one
+    # whose turn comes second finds the first one's confirmation: no read, no write.
+    iam, facts = ProfileWithoutRole(), ConfirmedFacts(ttl_seconds=600)
+    profiles = [InstanceProfile(iam, "scar-pool-ec2-0123456789ab-instance", "scar-pool-ec2-0123456789ab-instance",
+                                OWNER, facts=facts, slow_drift_seconds=600) for _ in range(2)]
+    assert [p.observe().in_sync for p in profiles] == [False, False]  # both looked before either wrote
+    assert [p.update() for p in profiles] == [None, None]
+    assert iam.writes == ["AddRoleToInstanceProfile"]
+    assert iam.reads == 3  # two looks, then the first update's look in turn

@@ -58,12 +58,21 @@ class InstanceProfile:
         return Observation(exists=True, in_sync=False)
 
     def create(self) -> str | None:
-        call_idempotent("CreateInstanceProfile", lambda: self.iam.create_instance_profile(
-            InstanceProfileName=self.name, Path=ROLE_PATH,
-            Tags=[{"Key": k, "Value": v} for k, v in self.owner.tags().items()]))
-        return self.update()
+        with self.facts.turn(self._as_wanted):
+            call_idempotent("CreateInstanceProfile", lambda: self.iam.create_instance_profile(
+                InstanceProfileName=self.name, Path=ROLE_PATH,
+                Tags=[{"Key": k, "Value": v} for k, v in self.owner.tags().items()]))
+            return self._update_in_turn()
 
     def update(self) -> str | None:
+        with self.facts.turn(self._as_wanted):
+            return self._update_in_turn()
+
+    def _update_in_turn(self) -> str | None:
+        """In turn: a profile holds one role, and the members of a compute pool that found it without
+        one would each add it (the second refused by IAM's InstanceSessionsPerInstanceProfile quota)."""
+        if self.facts.fresh(self._as_wanted):  # put in line by the member whose turn came before
+            return None
         profile = self._get() or {}
         roles = [r["RoleName"] for r in profile.get("Roles", [])]
         for other in roles:
@@ -72,6 +81,7 @@ class InstanceProfile:
         if self.role_name not in roles:
             call("AddRoleToInstanceProfile", lambda: self.iam.add_role_to_instance_profile(
                 InstanceProfileName=self.name, RoleName=self.role_name))
+        self.facts.confirm(self._as_wanted, self.slow_drift_seconds)
         return None
 
     def delete(self) -> str | None:
