@@ -7,9 +7,11 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import pytest
+from scar_operator.aws.batch_compute_environment import ComputeEnvironment
 from scar_operator.aws.batch_job_queue import UNFINISHED_JOB_STATES, JobQueue
 from scar_operator.aws.confirmed_facts import ConfirmedFacts
 from scar_operator.aws.instance_profile import InstanceProfile
+from scar_operator.batchjob.desired import plan_pool
 from scar_operator.batchjob.pool import ComputeClass, compute_class, pool_capacity, pool_identity
 from scar_operator.batchjob.pool_members import PoolMembers
 from scar_operator.batchjob.spec import Compute
@@ -240,3 +242,32 @@ def test_members_that_found_the_pools_profile_without_its_role_add_it_once_in_tu
     assert [p.update() for p in profiles] == [None, None]
     assert iam.writes == ["AddRoleToInstanceProfile"]
     assert iam.reads == 3  # two looks, then the first update's look in turn
+
+
+class EmptyBatch:
+    """AWS Batch with no compute environment yet; like moto, a second one of the same name is refused."""
+
+    def __init__(self) -> None:
+        self.environments: list[dict[str, Any]] = []
+        self.creates = 0
+
+    def describe_compute_environments(self, computeEnvironments: list[str]) -> dict[str, Any]:  # noqa: N803
+        return {"computeEnvironments": self.environments}
+
+    def create_compute_environment(self, **arguments: Any) -> dict[str, Any]:
+        if self.environments:
+            raise AssertionError("A compute environment already exists with the name")
+        self.creates += 1
+        self.environments.append({"computeEnvironmentName": arguments["computeEnvironmentName"],
+                                  "status": "CREATING", "state": "ENABLED", "tags": arguments["tags"]})
+        return {}
+
+
+def test_members_that_found_the_pool_absent_at_once_make_it_once() -> None:
+    batch, facts = EmptyBatch(), ConfirmedFacts(ttl_seconds=600)
+    identity = pool_identity(klass(), ACCOUNT, None, "")
+    plan = plan_pool(identity, ACCOUNT, pool_capacity([16], cap=256, all_members_known=True)).compute
+    members = [ComputeEnvironment(batch, plan, ACCOUNT, identity.owner, facts=facts) for _ in range(2)]
+    assert [m.observe().exists for m in members] == [False, False]  # both looked before either wrote
+    assert [m.create() for m in members] == ["waiting for the compute environment to become VALID"] * 2
+    assert batch.creates == 1

@@ -106,6 +106,14 @@ class ComputeEnvironment:
         return drift
 
     def create(self) -> str | None:
+        with self.facts.turn(self._as_wanted):
+            # The members of a pool that found it absent at once: the first makes it, the others
+            # find it made (a second create would be refused, and not as "already exists" by all).
+            if self._get() is None:
+                self._create_in_turn()
+        return "waiting for the compute environment to become VALID"
+
+    def _create_in_turn(self) -> None:
         call_idempotent("CreateComputeEnvironment", lambda: self.batch.create_compute_environment(
             computeEnvironmentName=self.plan.name,
             type="MANAGED",
@@ -114,7 +122,6 @@ class ComputeEnvironment:
             **({"serviceRole": self.service_role.arn} if self.service_role and self.service_role.arn else {}),
             tags=self.owner.tags(),
         ))
-        return "waiting for the compute environment to become VALID"
 
     def update(self) -> str | None:
         with self.facts.turn(self._as_wanted):

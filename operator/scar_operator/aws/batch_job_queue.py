@@ -70,9 +70,11 @@ class JobQueue:
         return Observation(exists=True, in_sync=in_sync)
 
     def create(self) -> str | None:
-        call_idempotent("CreateJobQueue", lambda: self.batch.create_job_queue(
-            jobQueueName=self.name, state="ENABLED", priority=1, computeEnvironmentOrder=self._order(),
-            tags=self.owner.tags()))
+        with self.facts.turn(self._as_wanted):
+            if self._get() is None:  # not made meanwhile by another member of the pool
+                call_idempotent("CreateJobQueue", lambda: self.batch.create_job_queue(
+                    jobQueueName=self.name, state="ENABLED", priority=1, computeEnvironmentOrder=self._order(),
+                    tags=self.owner.tags()))
         return "waiting for the job queue to become VALID"
 
     def update(self) -> str | None:
