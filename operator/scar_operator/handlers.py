@@ -62,6 +62,11 @@ _CONFIRMED_FOR_SECONDS = 120.0
 _torn_down: dict[str, float] = {}
 _TORN_DOWN_FOR_SECONDS = 600.0
 
+# Objects that have had a pass in this process. kopf hands a timer the body it last saw, which may
+# predate the status the object's first pass just wrote: without this, that re-check would take
+# the object for a new one and try to make what exists (a refused CreateFunction, say).
+_passed: set[str] = set()
+
 # Change handlers and the periodic re-check of one object may run at once in kopf's thread pool;
 # one lock per object keeps their passes (and their status writes) in sequence.
 _object_locks: dict[str, threading.Lock] = {}
@@ -248,6 +253,8 @@ def _run(
         acting_as = tenancy(namespace, indexes)
         if not deleting:
             extra["tenancy"] = acting_as
+            if uid in _passed:
+                extra["first_pass"] = False
         try:
             if deleting and _recently_torn_down(meta.get("uid")):
                 result = PassResult(conditions.deleting("AWS resources removed"))
@@ -262,11 +269,14 @@ def _run(
             log.exception("pass of %s/%s failed unexpectedly", meta.get("namespace"), meta.get("name"))
             result = PassResult(conditions.retrying("ReconcileError", f"{type(e).__name__}: {e}"),
                                 retry_after=SETTINGS.retry_seconds)
+        if not deleting:
+            _passed.add(uid)
         if result.retry_after is not None and result.permanent is None and result.confirmed and not deleting:
             _confirmed[uid] = (generation, frozenset(result.confirmed), time.monotonic())
         if deleting and result.retry_after is None and result.permanent is None:
             _remember_torn_down(meta.get("uid"))
             _known_objects.remove(namespace, uid)
+            _passed.discard(uid)
     metrics.PASS_SECONDS.labels(kind).observe(time.monotonic() - started)
     outcome = pass_result_label(result, deleting)
     metrics.PASSES.labels(kind, outcome).inc()

@@ -3,9 +3,12 @@ Stalled=True naming the field; either way no AWS write happens."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 from kubernetes.client import ApiException
 
 from tests.harness.aws import EmulatedAws
@@ -51,6 +54,9 @@ STALLED_BY_THE_OPERATOR: list[tuple[str, dict[str, Any], str]] = [
      {"input": [{"bucket": "scar-it-bad", "prefix": "in/"}, {"bucket": "scar-it-bad", "prefix": "in/deeper/"}]},
      "input[1]"),
     ("a bucket name S3 reserves", {"output": [{"bucket": "xn--scar-video"}]}, "spec.output[0].bucket"),
+    ("an image from Docker Hub (Lambda runs ECR images only)", {"image": "grycap/cowsay"}, "spec.image"),
+    ("an ECR image of another Region", {"image": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/darknet:1"},
+     "spec.image"),
 ]
 
 
@@ -80,6 +86,28 @@ def test_a_bad_spec_is_refused_naming_the_field_and_costs_nothing(
     assert [str(c) for c in aws.proxy.calls_since(mark) if not c.is_read] == []
     if (problem, changes, field) in REFUSED_BY_THE_SCHEMA and not refused_by_schema:
         pytest.fail(f"the CRD schema should have refused {problem}")
+
+
+@pytest.mark.parametrize("image", ["grycap/cowsay", "123456789012.dkr.ecr.eu-west-1.amazonaws.com/darknet:1"])
+def test_the_embedded_aws_refuses_an_image_lambda_cannot_run_as_aws_does(aws: EmulatedAws, image: str) -> None:
+    lam, iam = aws.client("lambda"), aws.client("iam")
+    with contextlib.suppress(iam.exceptions.EntityAlreadyExistsException):
+        iam.create_role(RoleName="scar-it-image-rule", AssumeRolePolicyDocument="{}")
+    role = iam.get_role(RoleName="scar-it-image-rule")["Role"]["Arn"]
+    with contextlib.suppress(lam.exceptions.ResourceConflictException):
+        lam.create_function(FunctionName="from-ecr", PackageType="Image", Role=role,
+                            Code={"ImageUri": "123456789012.dkr.ecr.us-east-1.amazonaws.com/darknet:1"})
+    writes: list[Callable[[], object]] = [
+        lambda: lam.create_function(FunctionName="not-from-ecr", PackageType="Image", Code={"ImageUri": image},
+                                    Role=role),
+        lambda: lam.update_function_code(FunctionName="from-ecr", ImageUri=image),
+    ]
+    for write in writes:
+        with pytest.raises(ClientError) as refused:
+            write()
+        error = refused.value.response["Error"]
+        assert error["Code"] == "InvalidParameterValueException"
+        assert error["Message"] == f"Source image {image} is not valid. Provide a valid source image."
 
 
 def test_fixing_a_stalled_spec_makes_it_ready(

@@ -13,10 +13,26 @@ from lambda_supervisor.config import CONFIG_ENV, SupervisorConfig
 
 ACCOUNT = Account(id="123456789012", region="eu-west-1")
 OWNER = naming.Owner("ScarFunction", "video", "darknet")
+ECR_IMAGE = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/darknet:1"
 
 
 def plan(**fields: object):  # type: ignore[no-untyped-def]
-    return plan_function(parse_function_spec({"image": "img:1", **fields}), OWNER, ACCOUNT)
+    return plan_function(parse_function_spec({"image": ECR_IMAGE, **fields}), OWNER, ACCOUNT)
+
+
+def test_lambda_takes_images_from_ecr_in_the_functions_region_of_any_account() -> None:
+    plan()  # the same account and Region
+    plan(image=f"210987654321.dkr.ecr.{ACCOUNT.region}.amazonaws.com/shared/detector@sha256:{'0' * 64}")
+
+
+@pytest.mark.parametrize(("image", "said"), [
+    ("grycap/cowsay", "is not an ECR image"),
+    ("ghcr.io/grycap/cowsay:1", "is not an ECR image"),
+    ("123456789012.dkr.ecr.ap-south-1.amazonaws.com/detector:1", "is in ap-south-1"),
+])
+def test_any_other_image_is_refused_naming_the_field_before_anything_is_made(image: str, said: str) -> None:
+    with pytest.raises(SpecError, match=rf"^spec\.image: Lambda runs only images from Amazon ECR .*{said}"):
+        plan(image=image)
 
 
 def test_names_are_deterministic_and_within_aws_limits() -> None:

@@ -118,7 +118,7 @@ def _active_revision(clients: AwsClients, plan: BatchPlan) -> dict[str, Any]:
 def reconcile(
     *, meta: Mapping[str, Any], spec: Mapping[str, Any], status: Mapping[str, Any],
     clients: AwsClients, settings: OperatorSettings, confirmed: Collection[str] = (),
-    tenancy: Tenancy = SINGLE_TEAM, pools: PoolMembers = _ALONE,
+    tenancy: Tenancy = SINGLE_TEAM, pools: PoolMembers = _ALONE, first_pass: bool | None = None,
 ) -> PassResult:
     owner = owner_of(KIND, meta, settings)
     try:
@@ -161,7 +161,7 @@ def reconcile(
     try:
         inventory = batch_inventory(plan, clients, list(status.get("triggerBuckets") or []), own_compute_left)
         # Every pass that reaches AWS records the names it works on: without them, none has.
-        first_pass = not status.get("jobDefinitionName")
+        first_pass = not status.get("jobDefinitionName") if first_pass is None else first_pass
         reconciler.apply(inventory.wanted, inventory.unwanted, confirmed, outcome, inline_wait(settings),
                          first_pass=first_pass)
         if outcome.done and own_compute_left:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +17,7 @@ from lambda_supervisor.config import CONFIG_ENV, BatchTarget, SupervisorConfig
 from scar_operator import naming
 from scar_operator.batchjob.pool import PoolCapacity, PoolIdentity, allocation_strategy
 from scar_operator.batchjob.spec import ScarBatchJobSpec, check_fargate_resources
+from scar_operator.ecr_images import ecr_image
 from scar_operator.function.desired import (
     ROLE_PATH,
     Account,
@@ -40,8 +40,6 @@ DISPATCHER_TIMEOUT = 60  # one SubmitJob per record: seconds are plenty
 # Without a timeout in the spec, the supervisor never stops the script itself: Batch's own
 # attempt timeout (if any) and the job's retries apply.
 _NO_TIMEOUT_THRESHOLD_BASE = 3600
-_ECR_IMAGE = re.compile(r"^(?P<account>[0-9]{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(\.cn)?/"
-                        r"(?P<repository>[^:@]+)")
 
 
 @dataclass(frozen=True)
@@ -174,11 +172,10 @@ def queue_reference(spec_queue: str, account: Account) -> tuple[str, str]:
 
 def _ecr_pull_statements(account: Account, image: str) -> list[dict[str, Any]]:
     """Image pulls from ECR need the token on '*' and the layer reads on that one repository."""
-    match = _ECR_IMAGE.match(image)
-    if not match:
-        return []  # a public registry: nothing to allow
-    repository = (f"arn:{account.partition}:ecr:{match['region']}:{match['account']}:"
-                  f"repository/{match['repository']}")
+    found = ecr_image(image)
+    if found is None:
+        return []  # another registry: nothing to allow
+    repository = f"arn:{account.partition}:ecr:{found.region}:{found.account}:repository/{found.repository}"
     return [
         {"Sid": "EcrToken", "Effect": "Allow", "Action": ["ecr:GetAuthorizationToken"], "Resource": "*"},
         {"Sid": "EcrPull", "Effect": "Allow", "Resource": repository,

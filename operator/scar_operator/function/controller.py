@@ -73,7 +73,7 @@ def _status_fields(plan: FunctionPlan, trigger_buckets: list[str], status: Mappi
 def reconcile(
     *, meta: Mapping[str, Any], spec: Mapping[str, Any], status: Mapping[str, Any],
     clients: AwsClients, settings: OperatorSettings, confirmed: Collection[str] = (),
-    tenancy: Tenancy = SINGLE_TEAM,
+    tenancy: Tenancy = SINGLE_TEAM, first_pass: bool | None = None,
 ) -> PassResult:
     owner = owner_of(KIND, meta, settings)
     try:
@@ -101,7 +101,7 @@ def reconcile(
     url = inventory.url
     try:
         # Every pass that reaches AWS records the names it works on: without them, none has.
-        first_pass = not status.get("functionName")
+        first_pass = not status.get("functionName") if first_pass is None else first_pass
         reconciler.apply(inventory.wanted, inventory.unwanted, confirmed, outcome, inline_wait(settings),
                          first_pass=first_pass)
     except AwsError as e:

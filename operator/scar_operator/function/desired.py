@@ -11,6 +11,7 @@ from typing import Any
 
 from lambda_supervisor.config import CONFIG_ENV, OutputTarget, SupervisorConfig
 from scar_operator import naming
+from scar_operator.ecr_images import lambda_image_refusal
 from scar_operator.models import (
     LAMBDA_ENVIRONMENT_LIMIT_BYTES,
     S3Input,
@@ -161,6 +162,9 @@ def data_access_policy(
 
 
 def plan_function(spec: ScarFunctionSpec, owner: naming.Owner, account: Account) -> FunctionPlan:
+    refusal = lambda_image_refusal(spec.image, account.region)
+    if refusal is not None:
+        raise SpecError(f"spec.image: {refusal}")
     name = spec.function_name or naming.function_name(owner)
     arn = f"arn:{account.partition}:lambda:{account.region}:{account.id}:function:{name}"
     log_group = naming.log_group_name(name)

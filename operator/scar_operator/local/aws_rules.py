@@ -25,11 +25,12 @@ import json
 import time
 from typing import Any
 
-from moto.awslambda.exceptions import LambdaClientError
+from moto.awslambda.exceptions import InvalidParameterValueException, LambdaClientError
 from moto.awslambda.utils import get_backend as lambda_backend
 from moto.batch.exceptions import ClientException
 from moto.s3.exceptions import S3ClientError
 
+from scar_operator.ecr_images import lambda_image_refusal
 from scar_operator.models import key_filters_overlap, s3_events_overlap
 
 # How long a Lambda function stays Pending after create, or InProgress after an update. AWS takes
@@ -126,6 +127,12 @@ class _ResourceConflictError(LambdaClientError):
         super().__init__("ResourceConflictException", message)
 
 
+def refuse_image_outside_ecr(backend: Any, image: str | None) -> None:
+    """Lambda runs images only from ECR in the function's Region (moto takes any reference)."""
+    if image and lambda_image_refusal(image, backend.region_name) is not None:
+        raise InvalidParameterValueException(f"Source image {image} is not valid. Provide a valid source image.")
+
+
 def teach_lambda(backend: Any, function: Any) -> None:
     """Pending after create, InProgress after an update, and no code or configuration write meanwhile."""
     describe = function.get_configuration
@@ -156,6 +163,7 @@ def teach_lambda(backend: Any, function: Any) -> None:
                                          f"An update is in progress for resource: {fn.function_arn}")
 
     def create_function(self: Any, spec: dict[str, Any]) -> Any:
+        refuse_image_outside_ecr(self, (spec.get("Code") or {}).get("ImageUri"))
         fn = create(self, spec)
         fn._scar_settling = ("Pending", time.monotonic() + LAMBDA_SETTLE_SECONDS)
         return fn
@@ -163,6 +171,7 @@ def teach_lambda(backend: Any, function: Any) -> None:
     def updater(original: Any) -> Any:
         def update(self: Any, function_name: str, qualifier: str, body: dict[str, Any]) -> Any:
             fn = self.get_function(function_name, qualifier)
+            refuse_image_outside_ecr(self, body.get("ImageUri"))
             refuse_while_settling(fn)
             result = original(self, function_name, qualifier, body)
             fn._scar_settling = ("InProgress", time.monotonic() + LAMBDA_SETTLE_SECONDS)
