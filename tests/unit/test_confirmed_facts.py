@@ -55,3 +55,17 @@ def test_many_objects_on_one_bucket_read_its_existence_once() -> None:
     clock.now = 601
     assert not S3Bucket(s3, "shared", "us-east-1", facts=facts).observe().exists
     assert s3.heads == 2
+
+
+def test_a_read_is_skipped_while_the_fact_is_fresh_and_made_in_turn_otherwise() -> None:
+    facts = ConfirmedFacts(ttl_seconds=60)
+    reads: list[str] = []
+
+    def read() -> str:
+        reads.append("read")
+        facts.confirm("pool")
+        return "seen"
+
+    assert facts.read_unless_fresh("pool", read) == "seen"
+    assert facts.read_unless_fresh("pool", read) is None  # confirmed by the first read
+    assert reads == ["read"]

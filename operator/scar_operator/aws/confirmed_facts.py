@@ -12,7 +12,9 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Hashable
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 class ConfirmedFacts:
@@ -53,6 +55,14 @@ class ConfirmedFacts:
         fact confirmed instead of asking AWS the same question at the same moment."""
         with self._lock:
             return self._turns.setdefault(fact, threading.Lock())
+
+    def read_unless_fresh(self, fact: Hashable, read: Callable[[], T]) -> T | None:
+        """None when `fact` is fresh, now or once this caller's turn comes (another read it
+        meanwhile); else what `read` returns, read in turn."""
+        if self.fresh(fact):
+            return None
+        with self.turn(fact):
+            return None if self.fresh(fact) else read()
 
     def forget(self, fact: Hashable) -> None:
         """No longer true, whatever version it was confirmed for."""

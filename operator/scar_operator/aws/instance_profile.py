@@ -37,12 +37,8 @@ class InstanceProfile:
         return None if found is None else dict(found["InstanceProfile"])
 
     def observe(self) -> Observation:
-        if self.facts.fresh(self._as_wanted):
-            return Observation(exists=True)
-        with self.facts.turn(self._as_wanted):
-            if self.facts.fresh(self._as_wanted):  # read by the member whose turn came before
-                return Observation(exists=True)
-            return self._observe_in_turn()
+        # Found as wanted by this member or another of the pool, until the slow-drift re-check.
+        return self.facts.read_unless_fresh(self._as_wanted, self._observe_in_turn) or Observation(exists=True)
 
     def _observe_in_turn(self) -> Observation:
         profile = self._get()
