@@ -295,7 +295,8 @@ def _run(
     if result.retry_after is not None:
         # AWS settling is polled from a short first delay; throttling and conflicts back off further.
         if result.settling:
-            delay = retry_delays.settle_delay(SETTINGS.settle_first_seconds, result.retry_after, retry)
+            first = result.retry_after if result.long_wait else SETTINGS.settle_first_seconds
+            delay = retry_delays.settle_delay(first, result.retry_after, retry)
             raise kopf.TemporaryError(log_levels.SETTLING + (result.message or "waiting"), delay=delay)
         raise kopf.TemporaryError(log_levels.RETRYING + (result.message or "retrying"),
                                   delay=retry_delays.backoff(result.retry_after, retry))

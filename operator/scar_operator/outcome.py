@@ -24,6 +24,8 @@ class PassResult:
     permanent: str | None = None
     # The pause is AWS finishing its own work (poll steadily), not an error (back off).
     settling: bool = False
+    # The pause is long (jobs to end): `retry_after` is the delay from the first retry on.
+    long_wait: bool = False
     # What the pass changed in AWS ("created Lambda function ..."), each posted as an event.
     changes: list[str] = field(default_factory=list)
     # What it found in sync or brought in line (resource descriptions): a retry may skip them.
@@ -38,8 +40,9 @@ def from_outcome(outcome: Outcome, ready_message: str, settings: OperatorSetting
     if outcome.done:
         return PassResult(conditions.ready(ready_message), changes=outcome.changed)
     return PassResult(
-        conditions.progressing(outcome.waiting_on or ""), retry_after=settings.settle_seconds, settling=True,
-        changes=outcome.changed, confirmed=outcome.confirmed,
+        conditions.progressing(outcome.waiting_on or ""),
+        retry_after=settings.long_wait_seconds if outcome.long_wait else settings.settle_seconds, settling=True,
+        changes=outcome.changed, confirmed=outcome.confirmed, long_wait=outcome.long_wait,
     )
 
 

@@ -99,12 +99,19 @@ class Settling(str):
     """
 
 
+class LongWait(str):
+    """A pause for what takes minutes or hours rather than AWS's seconds (jobs still running in a
+    queue that is to go): not polled within the pass, and looked at again slowly."""
+
+
 @dataclass
 class Outcome:
     """What a pass did, and whether it reached the end."""
 
     changed: list[str] = field(default_factory=list)
     waiting_on: str | None = None
+    # What it waits on is a LongWait: come back in minutes, not seconds.
+    long_wait: bool = False
     # Resources this pass found in sync or brought in line: a retry of the same generation
     # need not read them again.
     confirmed: list[str] = field(default_factory=list)
@@ -198,7 +205,8 @@ def apply(wanted: Sequence[Resource], unwanted: Sequence[Resource] = (),
         outcome.confirmed.append(resource.describe)
     teardown_outcome = teardown(unwanted, inline)
     outcome.changed.extend(teardown_outcome.changed)
-    outcome.waiting_on = outcome.waiting_on or teardown_outcome.waiting_on
+    if outcome.waiting_on is None and teardown_outcome.waiting_on is not None:
+        outcome.waiting_on, outcome.long_wait = teardown_outcome.waiting_on, teardown_outcome.long_wait
     return outcome
 
 
@@ -284,7 +292,8 @@ def teardown(resources: Sequence[Resource], inline: InlineWait | None = None) ->
             if pause is None:
                 break
             inline.restart()
-            if not inline.wait():
+            if isinstance(pause, LongWait) or not inline.wait():
                 outcome.waiting_on = f"{resource.describe}: {pause}"
+                outcome.long_wait = isinstance(pause, LongWait)
                 return outcome
     return outcome

@@ -23,6 +23,8 @@ class OperatorSettings:
     # First delay after an account quota refused a create (Batch's 50 queues, IAM's roles): room
     # comes from people and other tools, not seconds, so it is looked for slowly (doubling to 300 s).
     quota_retry_seconds: float = 60.0
+    # How often a pass waiting on what takes minutes (jobs to end in a queue that is to go) looks again.
+    long_wait_seconds: float = 60.0
     # Distinguishes installations that share an AWS account (part of every derived name).
     cluster_id: str = ""
     default_region: str | None = None
@@ -65,6 +67,7 @@ class OperatorSettings:
             settle_inline_seconds=float(env.get("SCAR_SETTLE_INLINE_SECONDS", cls.settle_inline_seconds)),
             retry_seconds=float(env.get("SCAR_RETRY_SECONDS", cls.retry_seconds)),
             quota_retry_seconds=float(env.get("SCAR_QUOTA_RETRY_SECONDS", cls.quota_retry_seconds)),
+            long_wait_seconds=float(env.get("SCAR_LONG_WAIT_SECONDS", cls.long_wait_seconds)),
             cluster_id=env.get("SCAR_CLUSTER_ID", ""),
             metrics_port=int(env.get("SCAR_METRICS_PORT", cls.metrics_port)),
             workers=int(env.get("SCAR_WORKERS", cls.workers)),

@@ -17,6 +17,9 @@ from scar_operator.batchjob.pool_members import PoolMembers
 from scar_operator.batchjob.spec import Compute
 from scar_operator.function.desired import Account
 from scar_operator.naming import Owner
+from scar_operator.outcome import from_outcome
+from scar_operator.reconciler import InlineWait, LongWait, Observation, Outcome, teardown
+from scar_operator.settings import OperatorSettings
 
 ACCOUNT = Account("123456789012", "eu-west-1")
 SUBNETS = ("subnet-0123456789abcdef0", "subnet-0123456789abcdef1")
@@ -201,7 +204,7 @@ def queue(batch: QueueWithJobs) -> JobQueue:
 def test_a_queue_left_behind_waits_for_its_unfinished_jobs_before_it_is_disabled() -> None:
     batch = QueueWithJobs(jobs=2)
     waiting = queue(batch).delete()
-    assert waiting is not None and "2 job(s)" in waiting
+    assert isinstance(waiting, LongWait) and "2 job(s)" in waiting  # looked at again in minutes
     assert batch.writes == [] and batch.listed == list(UNFINISHED_JOB_STATES)
 
     batch.jobs = 0
@@ -271,3 +274,27 @@ def test_members_that_found_the_pool_absent_at_once_make_it_once() -> None:
     assert [m.observe().exists for m in members] == [False, False]  # both looked before either wrote
     assert [m.create() for m in members] == ["waiting for the compute environment to become VALID"] * 2
     assert batch.creates == 1
+
+
+class DrainingQueue:
+    """A queue whose removal waits for its jobs."""
+
+    describe = "Batch job queue old"
+
+    def observe(self) -> Observation:
+        return Observation(exists=True)
+
+    def delete(self) -> str | None:
+        return LongWait("1 job(s) still waiting or running on it")
+
+
+def test_a_long_wait_ends_the_pass_at_once_instead_of_being_polled_in_it() -> None:
+    slept: list[float] = []
+    outcome = teardown([DrainingQueue()], InlineWait(budget=2.0, sleep=slept.append))  # type: ignore[list-item]
+    assert outcome.long_wait and outcome.waiting_on == "Batch job queue old: 1 job(s) still waiting or running on it"
+    assert slept == []
+
+
+def test_a_pass_waiting_long_comes_back_in_minutes() -> None:
+    result = from_outcome(Outcome(waiting_on="Batch job queue old: 1 job(s)", long_wait=True), "", OperatorSettings())
+    assert result.long_wait and result.retry_after == OperatorSettings().long_wait_seconds == 60

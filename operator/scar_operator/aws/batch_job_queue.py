@@ -15,7 +15,7 @@ from scar_operator.aws.batch_lifecycle import disable_then_delete, not_ours_or_s
 from scar_operator.aws.confirmed_facts import ConfirmedFacts
 from scar_operator.aws.errors import AwsError, ErrorKind, call, call_idempotent
 from scar_operator.naming import Owner
-from scar_operator.reconciler import Observation
+from scar_operator.reconciler import LongWait, Observation
 
 
 @dataclass
@@ -84,8 +84,8 @@ class JobQueue:
         if found is not None and self.drain_before_delete:
             unfinished = jobs_in_flight(self.batch, self.name)
             if unfinished:
-                return (f"{unfinished} job(s) still waiting or running on it; it is removed once they end "
-                        f"(AWS would end them with it)")
+                return LongWait(f"{unfinished} job(s) still waiting or running on it; it is removed once they "
+                                f"end (AWS would end them with it)")
         return disable_then_delete(
             found, "job queue",
             disable=lambda: call("UpdateJobQueue", lambda: self.batch.update_job_queue(

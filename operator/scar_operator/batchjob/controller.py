@@ -171,7 +171,8 @@ def reconcile(
             # once the jobs it still holds have ended.
             left = _leave_pool(pool_left, owner, account, clients, pools, settings, drain=True)
             outcome.changed += left.changed
-            outcome.waiting_on = outcome.waiting_on or left.waiting_on
+            if outcome.waiting_on is None and left.waiting_on is not None:
+                outcome.waiting_on, outcome.long_wait = left.waiting_on, left.long_wait
             if left.done:
                 former.remove(pool_left)
         revision = _active_revision(clients, plan) if outcome.done else {}
