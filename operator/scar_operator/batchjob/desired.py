@@ -60,7 +60,6 @@ class ComputePlan:
     network: Network
     # EC2 and SPOT instances need an instance profile; Fargate does not.
     instance_profile: str | None
-    allocation_strategy: str | None = None
     # The maxvCpus a pool accepts as it is (pool.pool_capacity); None: exactly max_vcpus.
     capacity: PoolCapacity | None = None
 
@@ -81,7 +80,7 @@ class ComputePlan:
                 "minvCpus": 0,
                 "instanceTypes": list(self.instance_types or ("optimal",)),
                 "instanceRole": instance_profile_arn(account, self.instance_profile or ""),
-                "allocationStrategy": self.allocation_strategy or allocation_strategy(self.type),
+                "allocationStrategy": allocation_strategy(self.type),
             })
         return resources
 
@@ -209,7 +208,7 @@ def plan_pool(identity: PoolIdentity, account: Account, capacity: PoolCapacity) 
         max_vcpus=capacity.target, instance_types=c.instance_types,
         network=Network(c.subnets, c.security_group_ids),
         instance_profile=identity.instance_role_name if ec2 else None,
-        allocation_strategy=c.allocation_strategy, capacity=capacity,
+        capacity=capacity,
     )
     instance_role = None
     if ec2:

@@ -44,9 +44,10 @@ _ROLE_SERVICES = {"dispatch": "lambda.amazonaws.com", "job": "ecs-tasks.amazonaw
                   "exec": "ecs-tasks.amazonaws.com", "instance": "ec2.amazonaws.com"}
 
 
-def _role(clients: AwsClients, region: str, owner: naming.Owner, plan: RolePlan, purpose: str) -> IamRole:
+def _role(clients: AwsClients, region: str, owner: naming.Owner, plan: RolePlan, purpose: str,
+          description: str | None = None) -> IamRole:
     return IamRole(clients.client("iam", region), plan.name, plan.trust_policy, ROLE_POLICY_NAME, plan.inline_policy,
-                   owner, description=f"{purpose} role of ScarBatchJob {owner.namespace}/{owner.name}",
+                   owner, description=description or f"{purpose} role of ScarBatchJob {owner.namespace}/{owner.name}",
                    facts=clients.facts, slow_drift_seconds=clients.slow_drift_seconds,
                    permissions_boundary=clients.permissions_boundary_arn)
 
@@ -75,13 +76,6 @@ def _queue_by_name(clients: AwsClients, account: Account, name: str, owner: nami
                     owner, facts=clients.facts, drain_before_delete=drain)
 
 
-def _pool_role(clients: AwsClients, account: Account, owner: naming.Owner, plan: RolePlan) -> IamRole:
-    return IamRole(clients.client("iam", account.region), plan.name, plan.trust_policy, ROLE_POLICY_NAME,
-                   plan.inline_policy, owner, description=f"instance role of the compute pool {owner.name}",
-                   facts=clients.facts, slow_drift_seconds=clients.slow_drift_seconds,
-                   permissions_boundary=clients.permissions_boundary_arn)
-
-
 def pool_resources(clients: AwsClients, account: Account, pool: PoolPlan) -> list[Resource]:
     """A pool's AWS side in the order it is made: the EC2 instance role and profile, Batch's
     service-linked role, the compute environment, the queue."""
@@ -89,7 +83,8 @@ def pool_resources(clients: AwsClients, account: Account, pool: PoolPlan) -> lis
     owner = pool.identity.owner
     resources: list[Resource] = []
     if pool.instance_role is not None:
-        resources += [_pool_role(clients, account, owner, pool.instance_role),
+        resources += [_role(clients, account.region, owner, pool.instance_role, "instance",
+                            description=f"instance role of the compute pool {pool.name}"),
                       _instance_profile(clients, account, pool.instance_role.name, owner)]
     service_role = BatchServiceLinkedRole(iam, service_linked_role_arn(account.partition, account.id))
     resources += [
