@@ -80,6 +80,17 @@ def _demo(args: argparse.Namespace) -> int:
                     account=args.account)
 
 
+def _build_supervisor(args: argparse.Namespace) -> int:
+    try:
+        from scar_operator.images.supervisor_build import build
+    except ImportError as e:
+        print(f"build-supervisor needs PyInstaller and awslambdaric: pip install "
+              f"'scar-operator[supervisor-executable]' ({e})", file=sys.stderr)
+        return 2
+    print(build(Path(args.output)))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="scar-operator", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -100,6 +111,12 @@ def build_parser() -> argparse.ArgumentParser:
     crds = commands.add_parser("crds", help="write the CustomResourceDefinitions generated from the models")
     crds.add_argument("-o", "--output", default="crds")
     crds.set_defaults(handler=_crds)
+
+    supervisor = commands.add_parser(
+        "build-supervisor", help="build the self-contained supervisor executable that assembled images get")
+    supervisor.add_argument("-o", "--output", default="/opt/scar/supervisor",
+                            help="the folder SCAR_SUPERVISOR_DIR names (the executable goes to <platform>/)")
+    supervisor.set_defaults(handler=_build_supervisor)
 
     demo = commands.add_parser("demo", help="SCAR's video pipeline end to end on emulated AWS and an emulated cluster")
     demo.add_argument("-o", "--output", default="scar-demo-output", help="where the analysed frames are downloaded")

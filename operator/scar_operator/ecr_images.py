@@ -2,8 +2,9 @@
 
 Lambda runs container images only from an Amazon ECR repository in the function's own Region (of
 its own account, or of another that lets it pull); it refuses any other reference at
-CreateFunction, after whatever was made before it. So the operator refuses it first, naming the
-field, before anything is written. (AWS Batch pulls from any registry: a ScarBatchJob's image may
+CreateFunction, after whatever was made before it. With spec.supervisor InImage (the image is used as it
+is) the operator refuses it first, naming the field, before anything is written; otherwise it
+assembles an ECR image from it (images/). (AWS Batch pulls from any registry: a ScarBatchJob's image may
 be anything its execution role or the registry allows.)
 """
 
@@ -34,10 +35,10 @@ def lambda_image_refusal(reference: str, region: str) -> str | None:
     found = ecr_image(reference)
     if found is None:
         return (f"Lambda runs only images from Amazon ECR in the function's Region ({region}), and "
-                f"{reference!r} is not an ECR image: copy it into an ECR repository of {region} "
-                f"(for example `skopeo copy docker://{reference} docker://<account>.dkr.ecr.{region}"
-                f".amazonaws.com/<repository>:<tag>`) and name that")
+                f"{reference!r} is not an ECR image: with spec.supervisor Auto or Add the operator assembles "
+                f"one from it (InImage uses the image as it is)")
     if found.region != region:
         return (f"Lambda runs only images from Amazon ECR in the function's Region ({region}), and "
-                f"{reference!r} is in {found.region}: copy it into an ECR repository of {region}")
+                f"{reference!r} is in {found.region}: with spec.supervisor Auto or Add the operator assembles "
+                f"one in {region} from it")
     return None

@@ -60,7 +60,8 @@ ImageUri = Annotated[
         min_length=1,
         max_length=1024,
         pattern=r"^[^\s]+$",
-        description="Container image URI (for Lambda: an ECR image in the function's account and region).",
+        description="Any image reference (Docker Hub short names, GHCR, ECR, a private registry; tag or digest). "
+                    "The operator assembles an ECR image from it with the supervisor added (see spec.supervisor).",
     ),
 ]
 LambdaFunctionName = Annotated[
@@ -99,6 +100,12 @@ class _Model(BaseModel):
     model_config = ConfigDict(
         alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True, validate_default=True
     )
+
+
+class LocalObjectReference(_Model):
+    """A Secret in the object's own namespace, as pods name their imagePullSecrets."""
+
+    name: Annotated[str, Field(min_length=1, max_length=253, pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")]
 
 
 class S3Input(_Model):
@@ -153,6 +160,18 @@ class _DataContract(_Model):
     """What both kinds share: the image, the script, and where data comes from and goes to."""
 
     image: ImageUri
+    supervisor: Annotated[
+        Literal["Auto", "InImage", "Add"],
+        Field(description="Add: the operator assembles an image from spec.image with the supervisor added (any "
+                          "registry). InImage: spec.image already has it and runs as it is (for Lambda, an ECR "
+                          "image of the function's Region). Auto: InImage for an ECR image of the object's Region, "
+                          "Add for any other."),
+    ] = "Auto"
+    image_pull_secrets: Annotated[
+        list[LocalObjectReference],
+        Field(max_length=8, description="Secrets of type kubernetes.io/dockerconfigjson in this namespace with "
+                                        "credentials for spec.image's registry, as a pod's imagePullSecrets."),
+    ] = []
     script: Annotated[str, Field(description="Shell script run for each event (SCAR's init_script).")] = ""
     environment: Annotated[
         dict[str, Annotated[str, Field(max_length=4096)]],

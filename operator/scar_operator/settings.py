@@ -54,6 +54,9 @@ class OperatorSettings:
     # The most vCPUs one compute pool grows to from its members' maxVcpus (batchjob/pool.py); a
     # member asking for more than this alone still gets its own maxVcpus.
     batch_pool_max_vcpus: int = 256
+    # Where the self-contained supervisor executables are, one per platform
+    # (<dir>/amd64/scar-supervisor, <dir>/arm64/...): what an assembled image gets (images/).
+    supervisor_dir: str = "/opt/scar/supervisor"
 
     @classmethod
     def from_environ(cls, environ: dict[str, str] | None = None) -> OperatorSettings:
@@ -79,5 +82,6 @@ class OperatorSettings:
             existing_workers=int(env.get("SCAR_EXISTING_WORKERS", cls.existing_workers)),
             list_chunk=int(env.get("SCAR_LIST_CHUNK", cls.list_chunk)),
             batch_pool_max_vcpus=int(env.get("SCAR_BATCH_POOL_MAX_VCPUS", cls.batch_pool_max_vcpus)),
+            supervisor_dir=env.get("SCAR_SUPERVISOR_DIR", cls.supervisor_dir),
             default_region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION"),
         )

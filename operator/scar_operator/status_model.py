@@ -42,8 +42,21 @@ class ExistingObjectsStatus(_Status):
     message: str | None = None
 
 
+class ImageStatus(_Status):
+    """The image an object runs, when the operator assembled it (images/)."""
+
+    base: Annotated[str, Field(description="spec.image, as a full reference.")]
+    base_digest: Annotated[str, Field(description="The base image's manifest for the function's platform, "
+                                                  "as last resolved (a moved tag rolls the object).")]
+    repository: Annotated[str, Field(description="The managed ECR repository holding the assembled image.")]
+    tag: Annotated[str, Field(description="This object's tag in it, naming the image it runs.")]
+
+
 class CommonStatus(_Status):
     observed_generation: int | None = None
+    image_uri: Annotated[str | None, Field(description="The image in use: spec.image, or the ECR image "
+                                                       "assembled from it.")] = None
+    image: ImageStatus | None = None
     conditions: Annotated[
         list[Condition],
         Field(json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]}),
@@ -61,7 +74,6 @@ class CommonStatus(_Status):
 class ScarFunctionStatus(CommonStatus):
     function_name: str | None = None
     function_arn: str | None = None
-    image_uri: str | None = None
     url: Annotated[str | None, Field(description="The function URL, when spec.http asks for one.")] = None
     url_auth_type: Annotated[
         str | None, Field(description="The URL the function may have now (removed by the pass that sees it unwanted).")
@@ -93,4 +105,3 @@ class ScarBatchJobStatus(CommonStatus):
     dispatcher_function_arn: str | None = None
     dispatcher_log_group: str | None = None
     execution_role_arn: str | None = None
-    image_uri: str | None = None

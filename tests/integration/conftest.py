@@ -24,11 +24,17 @@ def namespace(cluster: Cluster, request: pytest.FixtureRequest) -> Iterator[str]
 
 
 @pytest.fixture
-def operator(cluster: Cluster, aws: EmulatedAws, namespace: str, tmp_path: Path,
+def operator_env() -> dict[str, str]:
+    """More environment for the operator process; a test module overrides it (registries' CA, say)."""
+    return {}
+
+
+@pytest.fixture
+def operator(cluster: Cluster, aws: EmulatedAws, namespace: str, tmp_path: Path, operator_env: dict[str, str],
              request: pytest.FixtureRequest) -> Iterator[OperatorProcess]:
     process = OperatorProcess(
         kubeconfig=cluster.kubeconfig, namespace=namespace, aws_env=aws.operator_env(),
-        log_path=tmp_path / "operator.log",
+        log_path=tmp_path / "operator.log", extra_env=operator_env,
     ).start()
     yield process
     # Leave nothing behind in the shared moto: delete what the test left, with the operator still up.

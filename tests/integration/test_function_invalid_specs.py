@@ -54,9 +54,11 @@ STALLED_BY_THE_OPERATOR: list[tuple[str, dict[str, Any], str]] = [
      {"input": [{"bucket": "scar-it-bad", "prefix": "in/"}, {"bucket": "scar-it-bad", "prefix": "in/deeper/"}]},
      "input[1]"),
     ("a bucket name S3 reserves", {"output": [{"bucket": "xn--scar-video"}]}, "spec.output[0].bucket"),
-    ("an image from Docker Hub (Lambda runs ECR images only)", {"image": "grycap/cowsay"}, "spec.image"),
-    ("an ECR image of another Region", {"image": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/darknet:1"},
-     "spec.image"),
+    ("an image from Docker Hub said to hold the supervisor (Lambda runs ECR images only)",
+     {"image": "grycap/cowsay", "supervisor": "InImage"}, "spec.image"),
+    ("an ECR image of another Region said to hold the supervisor",
+     {"image": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/darknet:1", "supervisor": "InImage"}, "spec.image"),
+    ("an image reference that is not one", {"image": "Grycap/Cowsay"}, "spec.image"),
 ]
 
 

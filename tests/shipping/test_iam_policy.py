@@ -12,7 +12,7 @@ import json
 from tests.harness.cluster import REPO
 
 OPERATOR = REPO / "operator" / "scar_operator"
-CALL_HELPERS = {"call", "call_or_none", "call_idempotent"}
+CALL_HELPERS = {"call", "call_or_none", "call_idempotent", "call_create"}
 
 # operation -> the IAM actions it needs (tagging at create time needs the Tag action too).
 ACTIONS: dict[str, set[str]] = {
@@ -76,17 +76,37 @@ ACTIONS: dict[str, set[str]] = {
     "DescribeSubnets": {"ec2:DescribeSubnets"},
     "DescribeVpcs": {"ec2:DescribeVpcs"},
     "GetCallerIdentity": set(),  # STS answers it for any caller: no permission can deny it
+    "GetAuthorizationToken": {"ecr:GetAuthorizationToken"},
+    "CreateRepository": {"ecr:CreateRepository", "ecr:TagResource"},
+    "PutLifecyclePolicy": {"ecr:PutLifecyclePolicy"},
+    "BatchDeleteImage": {"ecr:BatchDeleteImage"},
+    "ListImages": {"ecr:ListImages"},
+    "DeleteRepository": {"ecr:DeleteRepository"},
 }
 
 
 # Calls not made through the call helpers: botocore's assume-role credential fetcher calls STS
-# for every ScarAccount with an assumeRoleArn (account/sessions.py).
-OUTSIDE_THE_HELPERS = {"AssumeRole": {"sts:AssumeRole"}}
+# for every ScarAccount with an assumeRoleArn (account/sessions.py); the registry API of ECR, which
+# assembled images are pushed and checked with (images/registry.py), is authorised as these ECR
+# actions; and Lambda pulls a function's ECR image with its caller's rights at CreateFunction.
+OUTSIDE_THE_HELPERS = {
+    "AssumeRole": {"sts:AssumeRole"},
+    "registry API": {"ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer",
+                     "ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload", "ecr:PutImage"},
+}
 
 
 def test_the_calls_outside_the_helpers_are_still_made() -> None:
     source = (OPERATOR / "account" / "sessions.py").read_text()
     assert "AssumeRoleCredentialFetcher" in source
+    registry = (OPERATOR / "images" / "registry.py").read_text()
+    assert "push_blob" in registry and '"manifests/"' in registry
+
+
+def test_the_operator_touches_images_only_in_its_own_repositories() -> None:
+    policy = json.loads((REPO / "manifests" / "iam-policy.json").read_text())
+    [images] = [s for s in policy["Statement"] if "ecr:PutImage" in s["Action"]]
+    assert images["Resource"] == "arn:aws:ecr:*:*:repository/scar-images/*"
 
 
 def operations_in_the_code() -> set[str]:

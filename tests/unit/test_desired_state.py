@@ -30,9 +30,9 @@ def test_lambda_takes_images_from_ecr_in_the_functions_region_of_any_account() -
     ("ghcr.io/grycap/cowsay:1", "is not an ECR image"),
     ("123456789012.dkr.ecr.ap-south-1.amazonaws.com/detector:1", "is in ap-south-1"),
 ])
-def test_any_other_image_is_refused_naming_the_field_before_anything_is_made(image: str, said: str) -> None:
+def test_any_other_image_said_to_hold_the_supervisor_is_refused_naming_the_field(image: str, said: str) -> None:
     with pytest.raises(SpecError, match=rf"^spec\.image: Lambda runs only images from Amazon ECR .*{said}"):
-        plan(image=image)
+        plan(image=image, supervisor="InImage")
 
 
 def test_names_are_deterministic_and_within_aws_limits() -> None:

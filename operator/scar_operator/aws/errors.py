@@ -46,11 +46,12 @@ class AwsError(Exception):
 
 _NOT_FOUND = {
     "ResourceNotFoundException", "NoSuchEntity", "NoSuchBucket", "NoSuchKey", "NotFound", "404",
-    "NoSuchBucketPolicy", "ResourceNotFound",
+    "NoSuchBucketPolicy", "ResourceNotFound", "RepositoryNotFoundException", "ImageNotFoundException",
+    "LifecyclePolicyNotFoundException",
 }
 _ALREADY_EXISTS = {
     "ResourceConflictException:exists", "EntityAlreadyExists", "ResourceAlreadyExistsException",
-    "BucketAlreadyOwnedByYou",
+    "BucketAlreadyOwnedByYou", "RepositoryAlreadyExistsException",
 }
 _RETRY = {
     "ResourceConflictException", "ResourceInUseException", "OperationAbortedException",

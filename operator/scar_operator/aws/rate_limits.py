@@ -43,6 +43,10 @@ ASSUMED: dict[tuple[str, str], tuple[str, float]] = {
     ("batch", "*"): ("control-plane", 10.0),
     ("sts", "*"): ("all", 20.0),
     ("ec2", "*"): ("describe", 20.0),
+    # ECR: an image's manifest push counts as PutImage (10/s in most Regions), whether it comes by
+    # the API or by the registry API (a push of an assembled image, paced here too).
+    ("ecr", "PutImage"): ("PutImage", 10.0),
+    ("ecr", "*"): ("control-plane", 10.0),
 }
 DEFAULT_RATES: dict[tuple[str, str], tuple[str, float]] = {**PUBLISHED, **ASSUMED}
 _UNKNOWN_SERVICE = ("all", 10.0)

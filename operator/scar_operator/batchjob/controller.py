@@ -4,6 +4,7 @@ pool, plan, apply, report; and the pool's end after its last member leaves it.""
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
+from pathlib import Path
 from typing import Any
 
 from scar_operator import naming, reconciler
@@ -29,11 +30,17 @@ from scar_operator.controller_support import (
     teardown_region,
 )
 from scar_operator.function.desired import Account
+from scar_operator.images.plan import ImagePlan, SecretReader, plan_image
+from scar_operator.images.resources import image_resources, image_status, image_teardown
+from scar_operator.kube_client import read_secret
 from scar_operator.models import SpecError
 from scar_operator.outcome import PassResult, from_aws_error, from_outcome, from_spec_error, from_teardown_outcome
 from scar_operator.settings import OperatorSettings
 
 KIND = "ScarBatchJob"
+# Jobs run on linux/amd64: the platform Fargate and Batch's default instance types run (a pool of
+# Graviton instance types would need arm64 images; not chosen per object yet).
+_ARCHITECTURE = "x86_64"
 
 
 # The registry the handlers feed (batchjob/pool_members.py); a pass given none knows only itself.
@@ -81,7 +88,16 @@ def _leave_pool(pool: str, owner: naming.Owner, account: Account, clients: AwsCl
         return reconciler.teardown(resources, inline_wait(settings))
 
 
-def _status_fields(plan: BatchPlan, trigger_buckets: list[str], own_compute_arn: str | None) -> dict[str, Any]:
+def _image_before_definition(wanted: list[reconciler.Resource], image: list[reconciler.Resource]
+                             ) -> list[reconciler.Resource]:
+    """The image goes just before the job definition that names it: after the pool (whose quota
+    refusal must find nothing else made), with the rest."""
+    at = next((i for i, r in enumerate(wanted) if isinstance(r, JobDefinition)), len(wanted))
+    return [*wanted[:at], *image, *wanted[at:]]
+
+
+def _status_fields(plan: BatchPlan, trigger_buckets: list[str], own_compute_arn: str | None, image: ImagePlan,
+                   status: Mapping[str, Any], done: bool) -> dict[str, Any]:
     roles = {r.name: r.arn for r in plan.roles}
     job_role = next((arn for name, arn in roles.items() if name.endswith("-job")), None)
     definition = plan.job_definition.properties["containerProperties"]
@@ -103,6 +119,7 @@ def _status_fields(plan: BatchPlan, trigger_buckets: list[str], own_compute_arn:
         "logGroup": plan.job_log_group,
         "dispatcherLogGroup": plan.dispatcher.log_group,
         "imageUri": definition["image"],
+        "image": image_status(image, status, done),
         "triggerBuckets": trigger_buckets,
     }
 
@@ -119,6 +136,7 @@ def reconcile(
     *, meta: Mapping[str, Any], spec: Mapping[str, Any], status: Mapping[str, Any],
     clients: AwsClients, settings: OperatorSettings, confirmed: Collection[str] = (),
     tenancy: Tenancy = SINGLE_TEAM, pools: PoolMembers = _ALONE, first_pass: bool | None = None,
+    read_secret: SecretReader = read_secret,
 ) -> PassResult:
     owner = owner_of(KIND, meta, settings)
     try:
@@ -139,7 +157,14 @@ def reconcile(
         identity = None if parsed.job_queue else _pool_identity(parsed, clients, account, tenancy, settings)
         vcpus = parsed.compute_or_default.max_vcpus
         pool = _pool_plan(identity, account, owner, vcpus, pools, settings) if identity else None
-        plan = plan_batch_job(parsed, owner, account, pool, platform)
+        image = plan_image(image=parsed.image, supervisor=parsed.supervisor,
+                           pull_secrets=[s.name for s in parsed.image_pull_secrets],
+                           architecture=_ARCHITECTURE, owner=owner, account=account.id, region=region,
+                           partition=account.partition, facts=clients.facts,
+                           slow_drift_seconds=clients.slow_drift_seconds,
+                           supervisor_dir=Path(settings.supervisor_dir), read_secret=read_secret)
+        plan = plan_batch_job(parsed, owner, account, pool, platform,
+                              assembled_image=image.uri if image.assembled else None)
     except SpecError as e:
         return from_spec_error(e)
     except AwsError as e:
@@ -160,9 +185,12 @@ def reconcile(
     outcome = reconciler.Outcome()
     try:
         inventory = batch_inventory(plan, clients, list(status.get("triggerBuckets") or []), own_compute_left)
+        image_wanted, image_unwanted = image_resources(image, clients, account, status)
         # Every pass that reaches AWS records the names it works on: without them, none has.
         first_pass = not status.get("jobDefinitionName") if first_pass is None else first_pass
-        reconciler.apply(inventory.wanted, inventory.unwanted, confirmed, outcome, inline_wait(settings),
+        # A tag held elsewhere is released last.
+        reconciler.apply(_image_before_definition(inventory.wanted, image_wanted),
+                         [*inventory.unwanted, *image_unwanted], confirmed, outcome, inline_wait(settings),
                          first_pass=first_pass)
         if outcome.done and own_compute_left:
             own_compute_arn = None
@@ -178,7 +206,7 @@ def reconcile(
         revision = _active_revision(clients, plan) if outcome.done else {}
     except AwsError as e:
         result = from_aws_error(e, settings)
-        result.fields = {**_status_fields(plan, remembered, own_compute_arn),
+        result.fields = {**_status_fields(plan, remembered, own_compute_arn, image, status, False),
                          "formerComputePool": next(iter(former), None)}
         result.confirmed = outcome.confirmed
         return result
@@ -189,7 +217,7 @@ def reconcile(
         where = f"shared queue {plan.queue_name}"
     result = from_outcome(outcome, f"Batch jobs run on {where} ({triggers})", settings)
     result.fields = {**_status_fields(plan, list(plan.trigger_buckets) if outcome.done else remembered,
-                                      own_compute_arn), **revision}
+                                      own_compute_arn, image, status, outcome.done), **revision}
     # Until the old pool has been left, the status names it: the next pass (or a restarted
     # operator) leaves it then.
     result.fields["formerComputePool"] = next(iter(former), None)
@@ -206,9 +234,12 @@ def teardown(
                   if isinstance(p, str)]
     try:
         account = account_in(clients, region)
-        resources = batch_teardown_inventory(
+        retain = spec.get("deletionPolicy") == "Retain"
+        # A retained job definition keeps its image: its tag stays too.
+        images = [] if retain else image_teardown(clients, account, owner, spec, status)
+        resources = images + batch_teardown_inventory(
             owner=owner, account=account, clients=clients,
-            trigger_buckets=recorded_trigger_buckets(spec, status), retain=spec.get("deletionPolicy") == "Retain",
+            trigger_buckets=recorded_trigger_buckets(spec, status), retain=retain,
             # Made before pools, or the first pass never recorded a pool: look for an own one.
             own_compute=not status.get("computePool") or _own_compute_left(owner, status),
         )

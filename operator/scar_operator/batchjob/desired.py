@@ -28,6 +28,7 @@ from scar_operator.function.desired import (
     supervisor_config,
     trust_policy,
 )
+from scar_operator.images.supervisor_layer import BATCH_COMMAND
 from scar_operator.models import SpecError
 
 # Batch refuses a job definition over 24 KiB ("the size of the request").
@@ -218,7 +219,7 @@ def plan_pool(identity: PoolIdentity, account: Account, capacity: PoolCapacity) 
 
 
 def _roles(spec: ScarBatchJobSpec, owner: naming.Owner, account: Account, queue_arn: str,
-           job_definition: str, dispatcher_log_group: str, job_log_group: str) -> dict[str, RolePlan]:
+           job_definition: str, dispatcher_log_group: str, job_log_group: str, image: str) -> dict[str, RolePlan]:
     plans: dict[str, RolePlan] = {}
 
     def plan(purpose: str, service: str, statements: list[dict[str, Any]]) -> None:
@@ -237,12 +238,12 @@ def _roles(spec: ScarBatchJobSpec, owner: naming.Owner, account: Account, queue_
              data_access_policy(account, spec.input, spec.output, [])["Statement"])
     if spec.execution_role_arn is None:
         plan("exec", "ecs-tasks.amazonaws.com",
-             [*_ecr_pull_statements(account, spec.image), _log_statement(account, job_log_group)])
+             [*_ecr_pull_statements(account, image), _log_statement(account, job_log_group)])
     return plans
 
 
 def _job_definition(spec: ScarBatchJobSpec, name: str, job_role: str, execution_role: str, log_group: str,
-                    region: str, fargate: bool) -> JobDefinitionPlan:
+                    region: str, fargate: bool, assembled_image: str | None) -> JobDefinitionPlan:
     timeout_base = spec.timeout or _NO_TIMEOUT_THRESHOLD_BASE
     variables = {**spec.environment, CONFIG_ENV: supervisor_config(spec, timeout_base).to_json()}
     if spec.timeout:
@@ -252,8 +253,10 @@ def _job_definition(spec: ScarBatchJobSpec, name: str, job_role: str, execution_
     if r.gpus:
         requirements.append({"type": "GPU", "value": str(r.gpus)})
     container: dict[str, Any] = {
-        "image": spec.image,
-        "command": list(JOB_COMMAND),
+        # An assembled image has the supervisor as an executable of its own (images/); an image used
+        # as it is has it as the Python package.
+        "image": assembled_image or spec.image,
+        "command": list(BATCH_COMMAND if assembled_image else JOB_COMMAND),
         "jobRoleArn": job_role,
         "executionRoleArn": execution_role,
         "resourceRequirements": requirements,
@@ -284,8 +287,9 @@ def _job_definition(spec: ScarBatchJobSpec, name: str, job_role: str, execution_
 
 
 def plan_batch_job(spec: ScarBatchJobSpec, owner: naming.Owner, account: Account, pool: PoolPlan | None,
-                   shared_queue_platform: str | None = None) -> BatchPlan:
-    """`pool` for a managed compute class; `shared_queue_platform` (FARGATE/EC2) for a shared queue."""
+                   shared_queue_platform: str | None = None, assembled_image: str | None = None) -> BatchPlan:
+    """`pool` for a managed compute class; `shared_queue_platform` (FARGATE/EC2) for a shared queue;
+    `assembled_image`: the ECR image the operator assembled from spec.image (images/), if it did."""
     base = naming.batch_name(owner)
     if spec.job_queue is not None:
         queue_name, queue_arn = queue_reference(spec.job_queue, account)
@@ -303,10 +307,12 @@ def plan_batch_job(spec: ScarBatchJobSpec, owner: naming.Owner, account: Account
     dispatcher_name = naming.dispatcher_name(owner)
     dispatcher_log_group = naming.log_group_name(dispatcher_name)
     job_log_group = naming.batch_log_group_name(owner)
-    roles = _roles(spec, owner, account, queue_arn, base, dispatcher_log_group, job_log_group)
+    roles = _roles(spec, owner, account, queue_arn, base, dispatcher_log_group, job_log_group,
+                   assembled_image or spec.image)
     job_role = spec.job_role_arn or roles["job"].arn
     execution_role = spec.execution_role_arn or roles["exec"].arn
-    job_definition = _job_definition(spec, base, job_role, execution_role, job_log_group, account.region, fargate)
+    job_definition = _job_definition(spec, base, job_role, execution_role, job_log_group, account.region, fargate,
+                                     assembled_image)
 
     dispatcher_arn = f"arn:{account.partition}:lambda:{account.region}:{account.id}:function:{dispatcher_name}"
     # The dispatcher names the definition without a revision: Batch then runs the latest ACTIVE one,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Mapping
+from pathlib import Path
 from typing import Any
 
 from scar_operator import naming, reconciler
@@ -25,6 +26,9 @@ from scar_operator.controller_support import (
 )
 from scar_operator.function.desired import FunctionPlan, plan_function
 from scar_operator.function.resources import function_inventory, teardown_inventory
+from scar_operator.images.plan import ImagePlan, SecretReader, plan_image
+from scar_operator.images.resources import image_resources, image_status, image_teardown
+from scar_operator.kube_client import read_secret
 from scar_operator.models import ScarFunctionSpec, SpecError, parse_function_spec
 from scar_operator.outcome import PassResult, from_aws_error, from_outcome, from_spec_error, from_teardown_outcome
 from scar_operator.settings import OperatorSettings
@@ -54,9 +58,10 @@ def _url_auth_to_remember(plan: FunctionPlan, status: Mapping[str, Any], done: b
 
 
 def _status_fields(plan: FunctionPlan, trigger_buckets: list[str], status: Mapping[str, Any], done: bool,
-                   url: str | None) -> dict[str, Any]:
+                   url: str | None, image: ImagePlan) -> dict[str, Any]:
     url_auth_type = _url_auth_to_remember(plan, status, done)
     return {
+        "image": image_status(image, status, done),
         "url": (url or status.get("url")) if plan.url_auth_type else None,
         "urlAuthType": url_auth_type,
         "functionName": plan.name,
@@ -73,7 +78,7 @@ def _status_fields(plan: FunctionPlan, trigger_buckets: list[str], status: Mappi
 def reconcile(
     *, meta: Mapping[str, Any], spec: Mapping[str, Any], status: Mapping[str, Any],
     clients: AwsClients, settings: OperatorSettings, confirmed: Collection[str] = (),
-    tenancy: Tenancy = SINGLE_TEAM, first_pass: bool | None = None,
+    tenancy: Tenancy = SINGLE_TEAM, first_pass: bool | None = None, read_secret: SecretReader = read_secret,
 ) -> PassResult:
     owner = owner_of(KIND, meta, settings)
     try:
@@ -88,7 +93,14 @@ def reconcile(
                                        str(status.get("functionName") or name),
                                        list(status.get("triggerBuckets") or []),
                                        public_url=status.get("urlAuthType") == "NONE")
-        plan = plan_function(parsed, owner, account_in(clients, region))
+        account = account_in(clients, region)
+        image = plan_image(image=parsed.image, supervisor=parsed.supervisor,
+                           pull_secrets=[s.name for s in parsed.image_pull_secrets],
+                           architecture=parsed.architecture, owner=owner, account=account.id, region=region,
+                           partition=account.partition, facts=clients.facts,
+                           slow_drift_seconds=clients.slow_drift_seconds,
+                           supervisor_dir=Path(settings.supervisor_dir), read_secret=read_secret)
+        plan = plan_function(parsed, owner, account, assembled_image=image.uri if image.assembled else None)
     except SpecError as e:
         return from_spec_error(e)
     except AwsError as e:
@@ -98,22 +110,24 @@ def reconcile(
     outcome = reconciler.Outcome()
     inventory = function_inventory(plan, clients, list(status.get("triggerBuckets") or []),
                                    status.get("urlAuthType"))
+    image_wanted, image_unwanted = image_resources(image, clients, plan.account, status)
     url = inventory.url
     try:
         # Every pass that reaches AWS records the names it works on: without them, none has.
         first_pass = not status.get("functionName") if first_pass is None else first_pass
-        reconciler.apply(inventory.wanted, inventory.unwanted, confirmed, outcome, inline_wait(settings),
-                         first_pass=first_pass)
+        # The image first (a function is made from it), and a tag held elsewhere released last.
+        reconciler.apply([*image_wanted, *inventory.wanted], [*inventory.unwanted, *image_unwanted], confirmed,
+                         outcome, inline_wait(settings), first_pass=first_pass)
     except AwsError as e:
         result = from_aws_error(e, settings)
-        result.fields = _status_fields(plan, remembered, status, False, url.url if url else None)
+        result.fields = _status_fields(plan, remembered, status, False, url.url if url else None, image)
         result.confirmed = outcome.confirmed
         return result
     triggers = ", ".join(f"s3://{b}" for b in plan.trigger_buckets) or "no triggers"
     served = f", at {url.url}" if url is not None and url.url else ""
     result = from_outcome(outcome, f"Lambda function {plan.name} is active ({triggers}){served}", settings)
     result.fields = _status_fields(plan, list(plan.trigger_buckets) if outcome.done else remembered, status,
-                                   outcome.done, url.url if url else None)
+                                   outcome.done, url.url if url else None, image)
     return result
 
 
@@ -130,14 +144,18 @@ def teardown(
     buckets = recorded_trigger_buckets(spec, status)
     managed_role = None if status.get("roleManaged") is False else naming.role_name(owner)
     try:
-        resources = teardown_inventory(
+        account = account_in(clients, region)
+        retain = spec.get("deletionPolicy") == "Retain"
+        # A retained function keeps running its image: its tag stays too.
+        images = [] if retain else image_teardown(clients, account, owner, spec, status)
+        resources = images + teardown_inventory(
             owner=owner,
-            account=account_in(clients, region),
+            account=account,
             clients=clients,
             function_name=function_name,
             managed_role_name=managed_role,
             trigger_buckets=buckets,
-            retain=spec.get("deletionPolicy") == "Retain",
+            retain=retain,
         )
         outcome = reconciler.teardown(resources, inline_wait(settings))
     except AwsError as e:

@@ -161,8 +161,10 @@ def data_access_policy(
     return {"Version": "2012-10-17", "Statement": statements}
 
 
-def plan_function(spec: ScarFunctionSpec, owner: naming.Owner, account: Account) -> FunctionPlan:
-    refusal = lambda_image_refusal(spec.image, account.region)
+def plan_function(spec: ScarFunctionSpec, owner: naming.Owner, account: Account,
+                  assembled_image: str | None = None) -> FunctionPlan:
+    """`assembled_image`: the ECR image the operator assembled from spec.image (images/), if it did."""
+    refusal = None if assembled_image else lambda_image_refusal(spec.image, account.region)
     if refusal is not None:
         raise SpecError(f"spec.image: {refusal}")
     name = spec.function_name or naming.function_name(owner)
@@ -190,7 +192,7 @@ def plan_function(spec: ScarFunctionSpec, owner: naming.Owner, account: Account)
         account=account,
         name=name,
         arn=arn,
-        image=spec.image,
+        image=assembled_image or spec.image,
         memory=spec.memory,
         timeout=spec.timeout,
         ephemeral_storage=spec.ephemeral_storage,

@@ -21,6 +21,7 @@ from moto.awslambda import models as lambda_models
 from moto.awslambda import policy as lambda_policy
 from moto.awslambda_simple import models as lambda_simple_models
 from moto.batch import models as batch_models
+from moto.ecr import responses as ecr_responses
 from moto.iam import models as iam_models
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from moto.s3 import models as s3_models
@@ -31,6 +32,7 @@ from scar_operator.local import aws_rules, server_process
 from scar_operator.local.aws_rules import (
     teach_async_invocations,
     teach_batch,
+    teach_ecr,
     teach_iam,
     teach_lambda,
     teach_lambda_policy,
@@ -62,6 +64,7 @@ def teach_moto() -> None:
         teach_lambda_policy(lambda_policy.Policy)
         teach_async_invocations(lambda_simple_models.LambdaSimpleBackend)
         teach_s3(s3_models.S3Backend)
+        teach_ecr(ecr_responses)
         # An S3 notification would make moto start a container for the function (and fail, loudly).
         s3_notifications._invoke_awslambda = lambda *args, **kwargs: None
         _patched = True

@@ -14,6 +14,9 @@ as strict as AWS where this project's clients depend on it:
   (CreateFunctionUrlConfig on a function that has one is a ResourceConflictException, where moto
   replaces it), and the resource-policy statements of a public URL carry their limits as
   conditions, as AWS shows them (moto keeps them as raw request fields);
+- ECR: GetAuthorizationToken names the registry API that serves the emulated repositories
+  (ecr_registry.py) and a token good for 12 hours, as AWS does (moto names the real host and an
+  expiry in 2015);
 - S3: a Lambda notification entry is refused unless the function exists and its policy lets S3
   invoke it for the bucket, and two entries that share an event and can match the same key are
   refused as overlapping (moto stores anything).
@@ -32,6 +35,10 @@ from moto.s3.exceptions import S3ClientError
 
 from scar_operator.ecr_images import lambda_image_refusal
 from scar_operator.models import key_filters_overlap, s3_events_overlap
+
+# Where the emulated ECR's registry API answers (ecr_registry.py), while one runs.
+ECR_REGISTRY_URL: str | None = None
+ECR_TOKEN_HOURS = 12
 
 # How long a Lambda function stays Pending after create, or InProgress after an update. AWS takes
 # seconds; this is enough for a write issued too early to be refused, and short for the tests.
@@ -313,3 +320,17 @@ def teach_s3(backend: Any) -> None:
         put(self, bucket_name, notification_config)
 
     backend.put_bucket_notification_configuration = put_bucket_notification_configuration
+
+
+def teach_ecr(responses: Any) -> None:
+    original = responses.ECRResponse.get_authorization_token
+
+    def get_authorization_token(self: Any) -> Any:
+        result = original(self)
+        for data in result.result["authorizationData"]:
+            data["expiresAt"] = time.time() + ECR_TOKEN_HOURS * 3600
+            if ECR_REGISTRY_URL is not None:
+                data["proxyEndpoint"] = ECR_REGISTRY_URL
+        return result
+
+    responses.ECRResponse.get_authorization_token = get_authorization_token

@@ -53,6 +53,8 @@ _BUILTIN_RESOURCES: dict[str, kmock.ResourceInfo] = {
         kind="CustomResourceDefinition", singular="customresourcedefinition", namespaced=False,
         shortnames={"crd", "crds"}, verbs=_ALL_VERBS,
     ),
+    # Registry credentials objects name (spec.imagePullSecrets): read by the operator.
+    "v1/secrets": kmock.ResourceInfo(kind="Secret", singular="secret", namespaced=True, verbs=_ALL_VERBS),
     # What `kubectl apply -k manifests/` installs besides the CRDs: stored, never run.
     "v1/serviceaccounts": kmock.ResourceInfo(kind="ServiceAccount", singular="serviceaccount", namespaced=True,
                                              shortnames={"sa"}, verbs=_ALL_VERBS),

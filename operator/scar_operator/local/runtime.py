@@ -47,6 +47,7 @@ import boto3
 
 from lambda_supervisor.events import s3_event
 from scar_operator.dispatcher_package import dispatcher_zip
+from scar_operator.images.supervisor_layer import SUPERVISOR_PATH
 from scar_operator.local.aws_rules import ASYNC_INVOCATIONS_QUEUE
 from scar_operator.local.credentials import RoleCredentials, assume_role
 from scar_operator.local.function_urls import FunctionUrlServer
@@ -81,6 +82,15 @@ class Run:
     seconds: float
     detail: str = ""
     result: Mapping[str, Any] = field(default_factory=dict)
+
+
+def _host_command(command: list[str]) -> list[str]:
+    """A job's command as the host runs it: images are not pulled here, so the supervisor runs from
+    this Python, whether the image has it as a package (`python3 -m lambda_supervisor batch`) or as
+    the executable an assembled image has (images/)."""
+    if command and command[0] == SUPERVISOR_PATH:
+        return [sys.executable, "-m", "lambda_supervisor", *command[1:]]
+    return [sys.executable if part in ("python", "python3") else part for part in command]
 
 
 def _source_of(event: Mapping[str, Any]) -> str:
@@ -298,7 +308,7 @@ class LocalRuntime:
         # The job's container overrides (the dispatcher's event, AWS_BATCH_JOB_ID) win over the definition.
         variables.update({e["name"]: e["value"] for e in (job.get("container") or {}).get("environment", [])})
         variables.setdefault("AWS_BATCH_JOB_ID", job_id)
-        command = [sys.executable if part in ("python", "python3") else part for part in container["command"]]
+        command = _host_command(container["command"])
         role = container.get("jobRoleArn")
         credentials = self._credentials_of(role).environment() if role else {}
         env = {**self._aws_env, **credentials, **variables, "PATH": self._path}

@@ -1,0 +1,117 @@
+"""Which image an object runs: spec.image as it is, or an image assembled from it, decided and
+resolved before the pass writes anything.
+
+Resolving reads the base image from its registry (with the object's pull secrets): a reference
+that is not one, a Secret that is missing or wrong, credentials the registry refuses or an image
+it does not have are errors in the spec, reported naming the field with the registry's own
+answer, and nothing in AWS is made for them. What a resolution found is kept for the slow-drift
+interval and shared by the objects of one namespace that name the same image: a tag that moved
+is seen at the next resolution, and the objects roll to the new digest then.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from scar_operator import naming
+from scar_operator.aws import ecr_repository
+from scar_operator.aws.confirmed_facts import ConfirmedFacts
+from scar_operator.aws.errors import AwsError, ErrorKind
+from scar_operator.ecr_images import ecr_image
+from scar_operator.images.assembly import PLATFORMS, AssembledImage, BaseImage, BaseImageError, assemble, resolve_base
+from scar_operator.images.pull_secrets import Credentials, PullSecretError, registry_credentials
+from scar_operator.images.reference import ImageReference, ReferenceError, parse_reference
+from scar_operator.images.registry import RegistryError, Repository
+from scar_operator.images.supervisor_layer import executable_for, supervisor_layer
+from scar_operator.models import SpecError
+
+SecretReader = Callable[[str, str], "dict[str, Any] | None"]
+
+
+@dataclass(frozen=True)
+class ImagePlan:
+    # What Lambda or Batch is given.
+    uri: str
+    # Set when the operator assembles the image (spec.supervisor Add, or Auto for a non-ECR image).
+    assembled: AssembledImage | None = None
+    source: Repository | None = None
+    repository: str | None = None
+    tag: str | None = None
+
+    @property
+    def base_digest(self) -> str | None:
+        return self.assembled.base.digest if self.assembled is not None else None
+
+
+def assembles(image: str, supervisor: str, region: str) -> bool:
+    """Whether the operator assembles the image: asked for (Add), or Auto and not an ECR image of
+    the object's Region (which is taken to hold the supervisor already, as before images were assembled)."""
+    if supervisor != "Auto":
+        return supervisor == "Add"
+    found = ecr_image(image)
+    return found is None or found.region != region
+
+
+def _credentials(reference: ImageReference, secret_names: Sequence[str], namespace: str,
+                 read_secret: SecretReader) -> Credentials | None:
+    for i, name in enumerate(secret_names):
+        field = f"spec.imagePullSecrets[{i}]"
+        try:
+            secret = read_secret(namespace, name)
+        except Exception as e:  # the client's own errors (403 without RBAC, the API server away)
+            raise SpecError(f"{field}: the operator cannot read Secret {namespace}/{name}: {e}") from None
+        if secret is None:
+            raise SpecError(f"{field}: there is no Secret {namespace}/{name}")
+        try:
+            found = registry_credentials(secret).get(reference.registry)
+        except PullSecretError as e:
+            raise SpecError(f"{field}: {e}") from None
+        if found is not None:
+            return found
+    return None
+
+
+def _resolved(source: Repository, reference: ImageReference, platform: str) -> BaseImage:
+    try:
+        return resolve_base(source, reference, platform)
+    except BaseImageError as e:
+        raise SpecError(f"spec.image: {e}") from None
+    except RegistryError as e:
+        if e.transient:
+            raise AwsError(ErrorKind.THROTTLED, f"Registry{e.status or ''}", str(e), "resolve image") from None
+        raise SpecError(f"spec.image: {reference} can't be read: {e}") from None
+
+
+def plan_image(*, image: str, supervisor: str, pull_secrets: Sequence[str], architecture: str,
+               owner: naming.Owner, account: str, region: str, partition: str, facts: ConfirmedFacts,
+               slow_drift_seconds: float, supervisor_dir: Path, read_secret: SecretReader) -> ImagePlan:
+    if not assembles(image, supervisor, region):
+        return ImagePlan(uri=image)
+    try:
+        reference = parse_reference(image)
+    except ReferenceError as e:
+        raise SpecError(f"spec.image: {image!r} is not an image reference: {e}") from None
+    platform = PLATFORMS[architecture]
+    executable = executable_for(supervisor_dir, platform)
+    if executable is None:
+        raise SpecError(f"spec.image: this operator has no supervisor executable for {platform} "
+                        f"({supervisor_dir}/{platform}/scar-supervisor) to add to {reference}")
+    credentials = _credentials(reference, pull_secrets, owner.namespace, read_secret)
+    source = Repository(reference.api_host, reference.repository, credentials)
+    # One resolution per namespace, image, platform and credentials: the objects of another
+    # namespace resolve with their own credentials (never riding on these).
+    fact = ("base-image", owner.namespace, str(reference), platform, credentials.fingerprint if credentials else "")
+    with facts.turn(fact):
+        base = facts.value(fact)
+        if not isinstance(base, BaseImage):
+            with source.session():
+                base = _resolved(source, reference, platform)
+            facts.confirm(fact, ttl_seconds=slow_drift_seconds, value=base)
+    assembled = assemble(base, supervisor_layer(executable))
+    repository = ecr_repository.managed_repository_name(reference)
+    host = ecr_repository.registry_host(account, region, partition)
+    return ImagePlan(uri=f"{host}/{repository}@{assembled.digest}", assembled=assembled, source=source,
+                     repository=repository, tag=ecr_repository.object_tag(owner))
