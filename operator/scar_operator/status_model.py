@@ -52,11 +52,19 @@ class ImageStatus(_Status):
     tag: Annotated[str, Field(description="This object's tag in it, naming the image it runs.")]
 
 
+class HeldImage(_Status):
+    """A tag in a managed repository that the object moved away from and has not released yet."""
+
+    repository: str
+    tag: str
+
+
 class CommonStatus(_Status):
     observed_generation: int | None = None
     image_uri: Annotated[str | None, Field(description="The image in use: spec.image, or the ECR image "
                                                        "assembled from it.")] = None
     image: ImageStatus | None = None
+    former_image: HeldImage | None = None
     conditions: Annotated[
         list[Condition],
         Field(json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]}),

@@ -301,3 +301,21 @@ def test_the_assembled_image_runs_without_python_as_lambda_and_as_a_batch_job(
     assert job.returncode == 0, job.stderr
     assert s3.get_object(Bucket=BUCKET, Key="runs/out/job-in-chroot/seen.txt")["Body"].read() == \
         b"seen: hello from s3\n"
+
+
+def test_an_object_moved_to_another_base_releases_its_tag_in_the_old_repository(
+    cluster: Cluster, aws: EmulatedAws, namespace: str, registries: Registries, base: tuple[str, str],
+    operator: OperatorProcess,
+) -> None:
+    reference, _ = base
+    pull_secret(cluster, namespace, "registry", registries.source.host, READER)
+    registries.push_base("tools/another-base", "2", {"amd64": image_blobs(rootfs_layer(), marker="another")})
+    cluster.apply(FUNCTIONS, namespace, private_function("mover", reference))
+    before = wait_ready(cluster, namespace, "mover")["status"]
+    cluster.apply(FUNCTIONS, namespace, private_function("mover", f"{registries.source.host}/tools/another-base:2"))
+    after = wait_ready(cluster, namespace, "mover")["status"]
+    assert after["image"]["repository"] != before["image"]["repository"]
+    assert "formerImage" not in after
+    names = [r["repositoryName"] for r in aws.client("ecr").describe_repositories()["repositories"]]
+    # It was the old repository's only user: the repository went with its tag.
+    assert before["image"]["repository"] not in names and after["image"]["repository"] in names

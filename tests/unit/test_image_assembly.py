@@ -153,3 +153,32 @@ def test_the_same_base_and_supervisor_give_the_same_image_and_another_base_anoth
     other_manifest["config"]["size"] = len(other_config)
     moved = assemble(base(registry_of(("amd64", document(other_manifest), other_config))), layer)
     assert moved.digest != first.digest
+
+
+def test_a_base_read_before_is_confirmed_with_one_head_while_its_tag_names_the_same_digest() -> None:
+    from scar_operator.images.plan import _resolved
+
+    class Counting(RegistryHolding):
+        def __init__(self, documents: dict[str, tuple[bytes, str]]) -> None:
+            super().__init__(documents)
+            self.reads: list[str] = []
+
+        def manifest(self, version: str) -> Manifest:
+            self.reads.append(f"GET {version}")
+            return super().manifest(version)
+
+        def manifest_digest(self, version: str) -> str | None:
+            self.reads.append(f"HEAD {version}")
+            return super().manifest(version).digest
+
+    registry = Counting(registry_of(("amd64", *image("amd64"))).documents)
+    reference = parse_reference("registry.example/team/tool:1")
+    first = _resolved(registry, reference, "amd64", None)
+    registry.reads.clear()
+    assert _resolved(registry, reference, "amd64", first) is first
+    assert registry.reads == ["HEAD 1"]
+    # The tag moves (to an index of another amd64 image): read again.
+    registry.documents.update(registry_of(("amd64", *image("amd64", DOCKER_MANIFEST))).documents)
+    registry.reads.clear()
+    assert _resolved(registry, reference, "amd64", first).named != first.named
+    assert registry.reads[:2] == ["HEAD 1", "GET 1"]

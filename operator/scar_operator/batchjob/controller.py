@@ -119,7 +119,7 @@ def _status_fields(plan: BatchPlan, trigger_buckets: list[str], own_compute_arn:
         "logGroup": plan.job_log_group,
         "dispatcherLogGroup": plan.dispatcher.log_group,
         "imageUri": definition["image"],
-        "image": image_status(image, status, done),
+        **image_status(image, status, done),
         "triggerBuckets": trigger_buckets,
     }
 
@@ -236,7 +236,7 @@ def teardown(
         account = account_in(clients, region)
         retain = spec.get("deletionPolicy") == "Retain"
         # A retained job definition keeps its image: its tag stays too.
-        images = [] if retain else image_teardown(clients, account, owner, spec, status)
+        images = [] if retain else image_teardown(clients, account, status)
         resources = images + batch_teardown_inventory(
             owner=owner, account=account, clients=clients,
             trigger_buckets=recorded_trigger_buckets(spec, status), retain=retain,

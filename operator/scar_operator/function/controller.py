@@ -61,7 +61,7 @@ def _status_fields(plan: FunctionPlan, trigger_buckets: list[str], status: Mappi
                    url: str | None, image: ImagePlan) -> dict[str, Any]:
     url_auth_type = _url_auth_to_remember(plan, status, done)
     return {
-        "image": image_status(image, status, done),
+        **image_status(image, status, done),
         "url": (url or status.get("url")) if plan.url_auth_type else None,
         "urlAuthType": url_auth_type,
         "functionName": plan.name,
@@ -147,7 +147,7 @@ def teardown(
         account = account_in(clients, region)
         retain = spec.get("deletionPolicy") == "Retain"
         # A retained function keeps running its image: its tag stays too.
-        images = [] if retain else image_teardown(clients, account, owner, spec, status)
+        images = [] if retain else image_teardown(clients, account, status)
         resources = images + teardown_inventory(
             owner=owner,
             account=account,

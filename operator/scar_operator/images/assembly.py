@@ -33,6 +33,9 @@ class BaseImage:
     manifest: Manifest
     config: bytes
     architecture: str
+    # What the reference's tag named when it was read (the index, or the manifest itself): a HEAD
+    # that finds the same digest later tells that nothing moved, without reading it all again.
+    named: str = ""
 
     @property
     def digest(self) -> str:
@@ -72,6 +75,7 @@ def _platform_entry(index: dict[str, Any], architecture: str, reference: ImageRe
 def resolve_base(source: Repository, reference: ImageReference, architecture: str) -> BaseImage:
     """Read the base image for `architecture` (amd64, arm64): its manifest and config. Read-only."""
     manifest = source.manifest(reference.version)
+    named = manifest.digest
     if reference.digest and manifest.digest != reference.digest:
         raise BaseImageError(f"{reference}: the registry's manifest has digest {manifest.digest}")
     if manifest.media_type in INDEX_TYPES:
@@ -88,7 +92,7 @@ def resolve_base(source: Repository, reference: ImageReference, architecture: st
     if parsed.get("os", "linux") != "linux" or parsed.get("architecture") != architecture:
         raise BaseImageError(f"{reference} is a {parsed.get('os')}/{parsed.get('architecture')} image, and this "
                              f"function runs on linux/{architecture}")
-    return BaseImage(reference, manifest, config, architecture)
+    return BaseImage(reference, manifest, config, architecture, named)
 
 
 def _canonical(document: dict[str, Any]) -> bytes:

@@ -74,8 +74,17 @@ def _credentials(reference: ImageReference, secret_names: Sequence[str], namespa
     return None
 
 
-def _resolved(source: Repository, reference: ImageReference, platform: str) -> BaseImage:
+# A resolution is kept this long for its HEAD-only refresh (after the slow-drift interval, one
+# HEAD of the tag confirms it when the tag still names the same digest).
+_KEPT_SECONDS = 7 * 24 * 3600.0
+
+
+def _resolved(source: Repository, reference: ImageReference, platform: str, last: BaseImage | None) -> BaseImage:
+    """The base image now: `last` when the tag still names what it named (one HEAD, which registries
+    such as Docker Hub do not count as a pull), else read again."""
     try:
+        if last is not None and source.manifest_digest(reference.version) == last.named:
+            return last
         return resolve_base(source, reference, platform)
     except BaseImageError as e:
         raise SpecError(f"spec.image: {e}") from None
@@ -103,13 +112,16 @@ def plan_image(*, image: str, supervisor: str, pull_secrets: Sequence[str], arch
     source = Repository(reference.api_host, reference.repository, credentials)
     # One resolution per namespace, image, platform and credentials: the objects of another
     # namespace resolve with their own credentials (never riding on these).
-    fact = ("base-image", owner.namespace, str(reference), platform, credentials.fingerprint if credentials else "")
+    identity = (owner.namespace, str(reference), platform, credentials.fingerprint if credentials else "")
+    fact, kept = ("base-image", *identity), ("base-image-kept", *identity)
     with facts.turn(fact):
         base = facts.value(fact)
         if not isinstance(base, BaseImage):
+            last = facts.value(kept)
             with source.session():
-                base = _resolved(source, reference, platform)
+                base = _resolved(source, reference, platform, last if isinstance(last, BaseImage) else None)
             facts.confirm(fact, ttl_seconds=slow_drift_seconds, value=base)
+            facts.confirm(kept, ttl_seconds=_KEPT_SECONDS, value=base)
     assembled = assemble(base, supervisor_layer(executable))
     repository = ecr_repository.managed_repository_name(reference)
     host = ecr_repository.registry_host(account, region, partition)

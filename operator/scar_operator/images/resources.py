@@ -4,7 +4,6 @@ it had even when the spec no longer says)."""
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -13,8 +12,7 @@ from scar_operator.aws import ecr_repository
 from scar_operator.aws.managed_image import ManagedImage
 from scar_operator.aws.session import AwsClients
 from scar_operator.function.desired import Account
-from scar_operator.images.plan import ImagePlan, assembles
-from scar_operator.images.reference import ReferenceError, parse_reference
+from scar_operator.images.plan import ImagePlan
 from scar_operator.reconciler import Resource
 
 
@@ -29,51 +27,47 @@ def _managed(clients: AwsClients, account: Account, repository: str, tag: str, p
         slow_drift_seconds=clients.slow_drift_seconds)
 
 
-def recorded_image(status: Mapping[str, Any]) -> tuple[str, str] | None:
-    """The managed repository and tag the status says the object may hold."""
-    image = status.get("image")
-    if isinstance(image, Mapping) and image.get("repository") and image.get("tag"):
-        return str(image["repository"]), str(image["tag"])
-    return None
+def held_images(status: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The (repository, tag) pairs the status says the object may hold: its image, and one it
+    moved away from and has not released yet."""
+    held: list[tuple[str, str]] = []
+    for key in ("image", "formerImage"):
+        image = status.get(key)
+        if isinstance(image, Mapping) and image.get("repository") and image.get("tag"):
+            pair = (str(image["repository"]), str(image["tag"]))
+            if pair not in held:
+                held.append(pair)
+    return held
+
+
+def _current(plan: ImagePlan) -> tuple[str, str] | None:
+    return (plan.repository, plan.tag) if plan.repository is not None and plan.tag is not None else None
 
 
 def image_resources(plan: ImagePlan, clients: AwsClients, account: Account, status: Mapping[str, Any]
                     ) -> tuple[list[Resource], list[Resource]]:
-    """(wanted, unwanted): the object's tag on its assembled image; the tag it held in another
+    """(wanted, unwanted): the object's tag on its assembled image; a tag it held in another
     repository before (spec.image now names another base, or an image used as it is)."""
-    wanted: list[Resource] = []
-    if plan.repository is not None and plan.tag is not None:
-        wanted.append(_managed(clients, account, plan.repository, plan.tag, plan))
-    recorded = recorded_image(status)
-    unwanted: list[Resource] = []
-    if recorded is not None and recorded != (plan.repository, plan.tag):
-        unwanted.append(_managed(clients, account, *recorded))
+    current = _current(plan)
+    wanted: list[Resource] = [_managed(clients, account, *current, plan)] if current is not None else []
+    unwanted: list[Resource] = [_managed(clients, account, *held) for held in held_images(status) if held != current]
     return wanted, unwanted
 
 
-def image_teardown(clients: AwsClients, account: Account, owner: naming.Owner, spec: Mapping[str, Any],
-                   status: Mapping[str, Any]) -> list[Resource]:
-    """The tags the object may hold: the one status records, and the one its spec names (a pass
-    may have made it and ended before recording it)."""
-    held = set()
-    recorded = recorded_image(status)
-    if recorded is not None:
-        held.add(recorded)
-    image = spec.get("image")
-    if isinstance(image, str) and assembles(image, str(spec.get("supervisor") or "Auto"), account.region):
-        with contextlib.suppress(ReferenceError):
-            held.add((ecr_repository.managed_repository_name(parse_reference(image)), ecr_repository.object_tag(owner)))
-    return [_managed(clients, account, repository, tag) for repository, tag in sorted(held)]
+def image_teardown(clients: AwsClients, account: Account, status: Mapping[str, Any]) -> list[Resource]:
+    """The tags the object holds, as status records them (a pass that reaches AWS with an
+    assembled image records it, whether or not it gets to the end). An object that never had one
+    costs no ECR call at its deletion."""
+    return [_managed(clients, account, *held) for held in held_images(status)]
 
 
-def image_status(plan: ImagePlan, status: Mapping[str, Any], done: bool) -> dict[str, Any] | None:
-    """What status.image says: the new image once a pass went through; until then, while a tag
-    elsewhere may still be held, the one recorded before (so that it is released later)."""
-    if plan.assembled is None or plan.repository is None or plan.tag is None:
-        return None if done else dict(status["image"]) if recorded_image(status) else None
-    current = {"base": str(plan.assembled.base.reference), "baseDigest": plan.assembled.base.digest,
-               "repository": plan.repository, "tag": plan.tag}
-    recorded = recorded_image(status)
-    if not done and recorded is not None and recorded != (plan.repository, plan.tag):
-        return dict(status["image"])
-    return current
+def image_status(plan: ImagePlan, status: Mapping[str, Any], done: bool) -> dict[str, Any]:
+    """status.image (the image the plan names) and status.formerImage (a tag held elsewhere, until
+    a pass that went through has released it)."""
+    current = _current(plan)
+    image = None
+    if plan.assembled is not None and current is not None:
+        image = {"base": str(plan.assembled.base.reference), "baseDigest": plan.assembled.base.digest,
+                 "repository": current[0], "tag": current[1]}
+    former = None if done else next((h for h in held_images(status) if h != current), None)
+    return {"image": image, "formerImage": {"repository": former[0], "tag": former[1]} if former else None}

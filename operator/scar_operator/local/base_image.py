@@ -74,7 +74,8 @@ def rootfs_layer(files: dict[str, bytes] | None = None) -> tuple[bytes, str]:
         directories.update("/".join(parts[:i]) for i in range(1, len(parts)))
     entries: list[tuple[tarfile.TarInfo, bytes | None]] = [
         (_info(d, tarfile.DIRTYPE, 0o1777 if d == "tmp" else 0o755), None) for d in sorted(directories)]
-    entries += [(_info(path, tarfile.REGTYPE, mode, len(data)), data) for path, (data, mode) in sorted(contents.items())]
+    entries += [(_info(path, tarfile.REGTYPE, mode, len(data)), data)
+                for path, (data, mode) in sorted(contents.items())]
     return _tar_gz(entries)
 
 
