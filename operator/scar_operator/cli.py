@@ -77,7 +77,7 @@ def _demo(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request log
     return run_demo(Path(args.output), video_seconds=args.seconds, workdir=Path(args.workdir) if args.workdir else None,
-                    account=args.account)
+                    account=args.account, any_image=args.any_image)
 
 
 def _build_supervisor(args: argparse.Namespace) -> int:
@@ -122,8 +122,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("-o", "--output", default="scar-demo-output", help="where the analysed frames are downloaded")
     demo.add_argument("--seconds", type=int, default=5, help="length of the sample video (one frame per second)")
     demo.add_argument("--workdir", default=None, help="keep the operator log, kubeconfig and video here")
-    demo.add_argument("--account", action="store_true",
+    kind = demo.add_mutually_exclusive_group()
+    kind.add_argument("--account", action="store_true",
                       help="run as a tenant: a ScarAccount maps the namespace to a role in account 111111111111")
+    kind.add_argument("--any-image", action="store_true",
+                      help="name the example's images in a registry of their own (plain bases, as SCAR's users name "
+                           "Docker Hub images) and let the operator assemble ECR images from them (needs Debian's "
+                           "docker-registry)")
     demo.set_defaults(handler=_demo)
     return parser
 

@@ -31,6 +31,7 @@ from scar_operator.kubectl_scar.http_invoke import invoke_http
 from scar_operator.kubectl_scar.targets import Target
 from scar_operator.local.aws_emulator import embedded_aws
 from scar_operator.local.credentials import assume_role
+from scar_operator.local.demo_registries import DemoRegistries, demo_registries
 from scar_operator.local.kube_emulator import EmulatedCluster
 from scar_operator.local.operator_process import OperatorProcess
 from scar_operator.local.runtime import LocalRuntime, Run
@@ -92,11 +93,14 @@ def poll(probe: Callable[[], T | None], *, timeout: float, what: str, interval: 
 
 
 class Demo:
-    def __init__(self, workdir: Path, output_dir: Path, video_seconds: int, tenant: Tenant | None = None) -> None:
+    def __init__(self, workdir: Path, output_dir: Path, video_seconds: int, tenant: Tenant | None = None,
+                 any_image: bool = False) -> None:
         self.workdir = workdir
         self.output_dir = output_dir
         self.video_seconds = video_seconds
         self.tenant = tenant
+        self.registries: DemoRegistries | None = None
+        self.any_image = any_image
 
     def run(self) -> None:
         with contextlib.ExitStack() as stack:
@@ -112,9 +116,14 @@ class Demo:
             self._own = self._session()
             self._as_user = self._own if self.tenant is None else self._platform_team_setup(self.tenant)
             self._install(api)
+            if self.any_image:
+                self.registries = stack.enter_context(demo_registries(self.workdir, ["ffmpeg-split", "darknet"]))
+                say(f"a registry at {self.registries.source_host} holds the example's images as plain bases "
+                    f"(no Python, no supervisor): the operator assembles ECR images from them")
             operator = OperatorProcess(kubeconfig=cluster.kubeconfig_path, namespace=NAMESPACE,
                                        aws_env=self.aws_env, log_path=self.workdir / "operator.log",
-                                       extra_args=["--require-account"] if self.tenant else []).start()
+                                       extra_args=["--require-account"] if self.tenant else [],
+                                       extra_env=self.registries.operator_env if self.registries else None).start()
             stack.callback(operator.stop)
             say(f"operator running under kopf (log: {operator.log_path})"
                 + (", refusing namespaces no ScarAccount selects" if self.tenant else ""))
@@ -193,6 +202,9 @@ class Demo:
         applied = []
         for path in sorted(EXAMPLE.glob("*.yaml")):  # the Kustomization file has no .yaml suffix
             body = yaml.safe_load(path.read_text())
+            if self.registries is not None:
+                # `ffmpeg-split:0.1.0` of the registry, as a SCAR definition names `grycap/ffmpeg`.
+                body["spec"]["image"] = self.registries.image(body["spec"]["image"].rsplit("/", 1)[1].split(":")[0])
             self.custom.create_namespaced_custom_object(GROUP, VERSION, NAMESPACE, PLURALS[body["kind"]], body)
             applied.append((body["kind"], body["metadata"]["name"]))
             say(f"kubectl apply -f {path.relative_to(EXAMPLE.parents[2])}: {body['kind']} {body['metadata']['name']}")
@@ -228,6 +240,9 @@ class Demo:
         status = poll(ready, timeout=120, what=f"{kind} {name} to be Ready")["status"]
         aws_side = status.get("functionArn") or status.get("jobQueueArn")
         say(f"{kind} {name} is Ready ({aws_side})")
+        image = status.get("image")
+        if image:
+            say(f"  it runs {status.get('imageUri')}, assembled from {image['base']} ({image['baseDigest'][:19]}...)")
 
     def _report(self, run: Run) -> None:
         outcome = "ok" if run.succeeded else "FAILED"
@@ -323,9 +338,11 @@ class Demo:
         definitions = batch.describe_job_definitions(status="ACTIVE")["jobDefinitions"]
         roles = self._client("iam").list_roles(PathPrefix="/scar/")["Roles"]
         notifications = self._s3().get_bucket_notification_configuration(Bucket=BUCKET)
+        repositories = self._client("ecr").describe_repositories()["repositories"]
         say(f"AWS side after delete: {len(functions)} Lambda functions, {len(environments)} compute environments, "
             f"{len(queues)} job queues, {len(definitions)} active job definitions, {len(roles)} managed roles, "
-            f"{len(notifications.get('LambdaFunctionConfigurations', []))} bucket triggers")
+            f"{len(notifications.get('LambdaFunctionConfigurations', []))} bucket triggers, "
+            f"{len(repositories)} image repositories")
         kept = {p: len(self._keys(p)) for p in ("input/", "split-images/", "output/")}
         held = ", ".join(f"{n} under {p}" for p, n in kept.items())
         say(f"the bucket and its data stay: s3://{BUCKET} holds {held}")
@@ -350,7 +367,8 @@ def _workdir(keep: Path | None) -> Iterator[Path]:
             yield Path(directory)
 
 
-def run_demo(output_dir: Path, video_seconds: int = 5, workdir: Path | None = None, account: bool = False) -> int:
+def run_demo(output_dir: Path, video_seconds: int = 5, workdir: Path | None = None, account: bool = False,
+             any_image: bool = False) -> int:
     with _workdir(workdir) as directory:
-        Demo(directory, output_dir.resolve(), video_seconds, Tenant() if account else None).run()
+        Demo(directory, output_dir.resolve(), video_seconds, Tenant() if account else None, any_image).run()
     return 0
