@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from scar_operator import naming, reconciler
 from scar_operator.aws.session import AwsClients
 from scar_operator.function.desired import Account
-from scar_operator.models import SpecError
+from scar_operator.images.plan import ImagePlan, SecretReader, plan_image
+from scar_operator.models import DataContract, SpecError
 from scar_operator.settings import OperatorSettings
 
 _REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-[0-9]$")
@@ -57,3 +59,13 @@ def check_region_unchanged(region: str, status: Mapping[str, Any]) -> None:
             f"spec.region: immutable once the AWS side exists (it is in {created_region}); "
             f"create a new object for another region"
         )
+
+
+def image_plan(spec: DataContract, architecture: str, owner: naming.Owner, account: Account, clients: AwsClients,
+               settings: OperatorSettings, read_secret: SecretReader) -> ImagePlan:
+    """The image the object runs: spec.image, or the ECR image the operator assembles from it (images/)."""
+    return plan_image(image=spec.image, supervisor=spec.supervisor,
+                      pull_secrets=[s.name for s in spec.image_pull_secrets], architecture=architecture,
+                      owner=owner, account=account.id, region=account.region, partition=account.partition,
+                      facts=clients.facts, slow_drift_seconds=clients.slow_drift_seconds,
+                      supervisor_dir=Path(settings.supervisor_dir), read_secret=read_secret)

@@ -156,7 +156,7 @@ def _check_bucket(name: str) -> str:
     return name
 
 
-class _DataContract(_Model):
+class DataContract(_Model):
     """What both kinds share: the image, the script, and where data comes from and goes to."""
 
     image: ImageUri
@@ -207,7 +207,7 @@ class _DataContract(_Model):
         return value
 
     @model_validator(mode="after")
-    def _triggers_are_sane(self) -> _DataContract:
+    def _triggers_are_sane(self) -> DataContract:
         for i, first in enumerate(self.input):
             for j in range(i + 1, len(self.input)):
                 second = self.input[j]
@@ -290,7 +290,7 @@ class HttpEndpoint(_Model):
     cors: FunctionUrlCors | None = None
 
 
-class ScarFunctionSpec(_DataContract):
+class ScarFunctionSpec(DataContract):
     """One AWS Lambda function that runs a container image with the supervisor inside."""
 
     memory: Annotated[int, Field(ge=128, le=10240, description="MiB.")] = 512

@@ -4,7 +4,6 @@ pool, plan, apply, report; and the pool's end after its last member leaves it.""
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from pathlib import Path
 from typing import Any
 
 from scar_operator import naming, reconciler
@@ -24,13 +23,14 @@ from scar_operator.controller_support import (
     account_in,
     buckets_to_remember,
     check_region_unchanged,
+    image_plan,
     inline_wait,
     owner_of,
     recorded_trigger_buckets,
     teardown_region,
 )
 from scar_operator.function.desired import Account
-from scar_operator.images.plan import ImagePlan, SecretReader, plan_image
+from scar_operator.images.plan import ImagePlan, SecretReader
 from scar_operator.images.resources import image_resources, image_status, image_teardown
 from scar_operator.kube_client import read_secret
 from scar_operator.models import SpecError
@@ -157,12 +157,7 @@ def reconcile(
         identity = None if parsed.job_queue else _pool_identity(parsed, clients, account, tenancy, settings)
         vcpus = parsed.compute_or_default.max_vcpus
         pool = _pool_plan(identity, account, owner, vcpus, pools, settings) if identity else None
-        image = plan_image(image=parsed.image, supervisor=parsed.supervisor,
-                           pull_secrets=[s.name for s in parsed.image_pull_secrets],
-                           architecture=_ARCHITECTURE, owner=owner, account=account.id, region=region,
-                           partition=account.partition, facts=clients.facts,
-                           slow_drift_seconds=clients.slow_drift_seconds,
-                           supervisor_dir=Path(settings.supervisor_dir), read_secret=read_secret)
+        image = image_plan(parsed, _ARCHITECTURE, owner, account, clients, settings, read_secret)
         plan = plan_batch_job(parsed, owner, account, pool, platform,
                               assembled_image=image.uri if image.assembled else None)
     except SpecError as e:

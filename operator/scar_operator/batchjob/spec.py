@@ -13,9 +13,9 @@ from pydantic import ConfigDict, Field, ValidationError, model_validator
 
 from scar_operator.models import (
     LOG_RETENTION_DAYS,
+    DataContract,
     RoleArn,
     SpecError,
-    _DataContract,
     _Model,
     format_validation_error,
 )
@@ -117,7 +117,7 @@ def check_fargate_resources(r: JobResources, platform: str) -> None:
                          f"with {r.vcpus:g} vCPU, not {r.memory}")
 
 
-class ScarBatchJobSpec(_DataContract):
+class ScarBatchJobSpec(DataContract):
     """Each S3 upload to an input becomes one AWS Batch job that runs the image with the supervisor."""
 
     resources: JobResources = JobResources()

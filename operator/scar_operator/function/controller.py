@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Mapping
-from pathlib import Path
 from typing import Any
 
 from scar_operator import naming, reconciler
@@ -19,6 +18,7 @@ from scar_operator.controller_support import (
     account_in,
     buckets_to_remember,
     check_region_unchanged,
+    image_plan,
     inline_wait,
     owner_of,
     recorded_trigger_buckets,
@@ -26,7 +26,7 @@ from scar_operator.controller_support import (
 )
 from scar_operator.function.desired import FunctionPlan, plan_function
 from scar_operator.function.resources import function_inventory, teardown_inventory
-from scar_operator.images.plan import ImagePlan, SecretReader, plan_image
+from scar_operator.images.plan import ImagePlan, SecretReader
 from scar_operator.images.resources import image_resources, image_status, image_teardown
 from scar_operator.kube_client import read_secret
 from scar_operator.models import ScarFunctionSpec, SpecError, parse_function_spec
@@ -94,12 +94,7 @@ def reconcile(
                                        list(status.get("triggerBuckets") or []),
                                        public_url=status.get("urlAuthType") == "NONE")
         account = account_in(clients, region)
-        image = plan_image(image=parsed.image, supervisor=parsed.supervisor,
-                           pull_secrets=[s.name for s in parsed.image_pull_secrets],
-                           architecture=parsed.architecture, owner=owner, account=account.id, region=region,
-                           partition=account.partition, facts=clients.facts,
-                           slow_drift_seconds=clients.slow_drift_seconds,
-                           supervisor_dir=Path(settings.supervisor_dir), read_secret=read_secret)
+        image = image_plan(parsed, parsed.architecture, owner, account, clients, settings, read_secret)
         plan = plan_function(parsed, owner, account, assembled_image=image.uri if image.assembled else None)
     except SpecError as e:
         return from_spec_error(e)
