@@ -108,20 +108,24 @@ def plan_image(*, image: str, supervisor: str, pull_secrets: Sequence[str], arch
     if executable is None:
         raise SpecError(f"spec.image: this operator has no supervisor executable for {platform} "
                         f"({supervisor_dir}/{platform}/scar-supervisor) to add to {reference}")
-    credentials = _credentials(reference, pull_secrets, owner.namespace, read_secret)
-    source = Repository(reference.api_host, reference.repository, credentials)
-    # One resolution per namespace, image, platform and credentials: the objects of another
-    # namespace resolve with their own credentials (never riding on these).
-    identity = (owner.namespace, str(reference), platform, credentials.fingerprint if credentials else "")
-    fact, kept = ("base-image", *identity), ("base-image-kept", *identity)
+    # One resolution per namespace, image, platform and pull secrets, kept with the credentials it
+    # used (so a pass that finds it fresh reads no Secret): the objects of another namespace
+    # resolve with their own credentials, never riding on these.
+    identity = (owner.namespace, str(reference), platform)
+    fact, kept = ("base-image", *identity, *pull_secrets), ("base-image-kept", *identity)
     with facts.turn(fact):
-        base = facts.value(fact)
-        if not isinstance(base, BaseImage):
+        known = facts.value(fact)
+        if isinstance(known, tuple):
+            base, credentials = known
+        else:
+            credentials = _credentials(reference, pull_secrets, owner.namespace, read_secret)
             last = facts.value(kept)
-            with source.session():
-                base = _resolved(source, reference, platform, last if isinstance(last, BaseImage) else None)
-            facts.confirm(fact, ttl_seconds=slow_drift_seconds, value=base)
+            with Repository(reference.api_host, reference.repository, credentials).session() as reading:
+                base = _resolved(reading, reference, platform, last if isinstance(last, BaseImage) else None)
+            facts.confirm(fact, ttl_seconds=slow_drift_seconds, value=(base, credentials))
             facts.confirm(kept, ttl_seconds=_KEPT_SECONDS, value=base)
+    # A repository of its own for each pass: python-dxf's sessions are not for sharing across threads.
+    source = Repository(reference.api_host, reference.repository, credentials)
     assembled = assemble(base, supervisor_layer(executable))
     repository = ecr_repository.managed_repository_name(reference)
     host = ecr_repository.registry_host(account, region, partition)
