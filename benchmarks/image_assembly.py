@@ -17,6 +17,7 @@ import argparse
 import gzip
 import hashlib
 import json
+import logging
 import os
 import tarfile
 import tempfile
@@ -104,6 +105,7 @@ def main() -> None:
     parser.add_argument("--layers", type=int, default=5)
     parser.add_argument("--workdir", default=None)
     args = parser.parse_args()
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request log
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="scar-bench-images-"))
     print(f"work directory: {workdir}", flush=True)
     supervisors = supervisor_executables()
@@ -111,6 +113,7 @@ def main() -> None:
     with (emulated_aws() as aws, open_cluster(None, workdir, own_process=True) as cluster,
           docker_registry(tls=certificate) as source, docker_registry() as store,
           ecr_registry_front(store.host, certificate) as front):
+        cluster.install_crds()
         started = time.monotonic()
         large_base(workdir / "base", args.megabytes, args.layers)
         push_layout(workdir / "base", "1", f"{source.host}/bench/large:1", None)
