@@ -96,6 +96,12 @@ def base(registries: Registries, request: pytest.FixtureRequest) -> tuple[str, s
     return f"{registries.source.host}/{repository}:1", digest
 
 
+@pytest.fixture(autouse=True)
+def registry_secret(cluster: Cluster, namespace: str, registries: Registries) -> None:
+    """The Secret every test's objects name: the source registry's reader."""
+    pull_secret(cluster, namespace, "registry", registries.source.host, READER)
+
+
 def pull_secret(cluster: Cluster, namespace: str, name: str, host: str, user: tuple[str, str]) -> None:
     config = {"auths": {host: {"auth": base64.b64encode(":".join(user).encode()).decode()}}}
     cluster.core.create_namespaced_secret(namespace, {
@@ -120,7 +126,6 @@ def test_a_function_runs_an_ecr_image_assembled_from_a_private_registrys_image(
     operator: OperatorProcess,
 ) -> None:
     reference, index_digest = base
-    pull_secret(cluster, namespace, "registry", registries.source.host, READER)
     cluster.apply(FUNCTIONS, namespace, private_function("detect", reference))
     status = wait_ready(cluster, namespace, "detect")["status"]
 
@@ -157,7 +162,6 @@ def test_objects_of_one_base_share_one_image_and_its_repository_goes_with_the_la
     operator: OperatorProcess,
 ) -> None:
     reference, _ = base
-    pull_secret(cluster, namespace, "registry", registries.source.host, READER)
     pushed_before = len(registries.front.blobs_pushed)
     cluster.apply(FUNCTIONS, namespace, private_function("first", reference))
     first = wait_ready(cluster, namespace, "first")["status"]
@@ -200,7 +204,6 @@ def test_a_tag_moved_to_a_new_base_rolls_the_function_at_the_slow_drift_recheck(
     operator: OperatorProcess,
 ) -> None:
     reference, _ = base
-    pull_secret(cluster, namespace, "registry", registries.source.host, READER)
     cluster.apply(FUNCTIONS, namespace, private_function("rolling", reference))
     before = wait_ready(cluster, namespace, "rolling")["status"]
     repository = reference.split("/", 1)[1].rsplit(":", 1)[0]
@@ -238,7 +241,6 @@ def test_an_image_that_cannot_be_read_is_stalled_naming_the_field_and_makes_noth
     operator: OperatorProcess, changes: dict[str, Any], field: str, said: str,
 ) -> None:
     reference, _ = base
-    pull_secret(cluster, namespace, "registry", registries.source.host, READER)
     pull_secret(cluster, namespace, "wrong-password", registries.source.host, (READER[0], "not-it"))
     changes = {k: v.format(host=registries.source.host) if isinstance(v, str) else v for k, v in changes.items()}
     mark = aws.proxy.mark()
@@ -256,7 +258,6 @@ def test_the_assembled_image_runs_without_python_as_lambda_and_as_a_batch_job(
     operator: OperatorProcess, tmp_path: Path,
 ) -> None:
     reference, _ = base
-    pull_secret(cluster, namespace, "registry", registries.source.host, READER)
     cluster.apply(FUNCTIONS, namespace, private_function("runs", reference))
     status = wait_ready(cluster, namespace, "runs")["status"]
     root = tmp_path / "root"
@@ -285,7 +286,9 @@ def test_the_assembled_image_runs_without_python_as_lambda_and_as_a_batch_job(
         try:
             answer = api.invoke({"Records": [record]})
         finally:
-            process.kill()
+            # TERM, which the executable's launcher passes on to the Python it started (a KILL
+            # would leave that one running, polling a runtime API that is gone).
+            process.terminate()
             process.wait(timeout=30)
     assert answer.ok, answer.body
     [record_summary] = answer.body["records"]
@@ -308,7 +311,6 @@ def test_an_object_moved_to_another_base_releases_its_tag_in_the_old_repository(
     operator: OperatorProcess,
 ) -> None:
     reference, _ = base
-    pull_secret(cluster, namespace, "registry", registries.source.host, READER)
     registries.push_base("tools/another-base", "2", {"amd64": image_blobs(rootfs_layer(), marker="another")})
     cluster.apply(FUNCTIONS, namespace, private_function("mover", reference))
     before = wait_ready(cluster, namespace, "mover")["status"]

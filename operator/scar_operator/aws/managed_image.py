@@ -50,7 +50,9 @@ class ManagedImage:
 
     @property
     def describe(self) -> str:
-        return f"ECR image {self.repository}:{self.tag}"
+        # With the digest: what a retry finds confirmed is this image, not the tag's earlier one.
+        digest = f" ({self.image.digest[:19]}...)" if self.image is not None else ""
+        return f"ECR image {self.repository}:{self.tag}{digest}"
 
     def _target(self) -> Repository:
         login = self.login()
