@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from scar_operator import naming, reconciler
+from scar_operator.aws import ecr_repository
 from scar_operator.aws.session import AwsClients
 from scar_operator.function.desired import Account
 from scar_operator.images.plan import ImagePlan, SecretReader, plan_image
@@ -64,8 +65,11 @@ def check_region_unchanged(region: str, status: Mapping[str, Any]) -> None:
 def image_plan(spec: DataContract, architecture: str, owner: naming.Owner, account: Account, clients: AwsClients,
                settings: OperatorSettings, read_secret: SecretReader) -> ImagePlan:
     """The image the object runs: spec.image, or the ECR image the operator assembles from it (images/)."""
+    def ecr_login(region: str) -> ecr_repository.RegistryLogin:
+        return ecr_repository.registry_login(clients.client("ecr", region), account.id, region, clients.facts)
+
     return plan_image(image=spec.image, supervisor=spec.supervisor,
                       pull_secrets=[s.name for s in spec.image_pull_secrets], architecture=architecture,
                       owner=owner, account=account.id, region=account.region, partition=account.partition,
                       facts=clients.facts, slow_drift_seconds=clients.slow_drift_seconds,
-                      supervisor_dir=Path(settings.supervisor_dir), read_secret=read_secret)
+                      supervisor_dir=Path(settings.supervisor_dir), read_secret=read_secret, ecr_login=ecr_login)

@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from scar_operator.images.pull_secrets import Credentials
+from scar_operator.images.registry import Manifest, Repository
 from scar_operator.local.ecr_registry import EcrRegistryFront, ecr_registry_front
 from scar_operator.local.registry_process import RunningRegistry, docker_registry
 from scar_operator.local.tls import LoopbackCertificate, loopback_certificate
@@ -321,3 +323,33 @@ def test_an_object_moved_to_another_base_releases_its_tag_in_the_old_repository(
     names = [r["repositoryName"] for r in aws.client("ecr").describe_repositories()["repositories"]]
     # It was the old repository's only user: the repository went with its tag.
     assert before["image"]["repository"] not in names and after["image"]["repository"] in names
+
+
+def test_an_ecr_image_without_the_supervisor_is_assembled_when_the_spec_says_add(
+    cluster: Cluster, aws: EmulatedAws, namespace: str, registries: Registries, operator: OperatorProcess,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`supervisor: Add` on an ECR image of the operator's own account: read with the ECR token,
+    as any image the account holds (no pull secret)."""
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(registries.certificate.certificate))
+    ecr = aws.client("ecr")
+    ecr.create_repository(repositoryName="team/plain")
+    try:
+        front = Repository(registries.front.url.removeprefix("https://"), "team/plain",
+                           Credentials(*ECR_LOGIN.split(":", 1)))
+        manifest, blobs = image_blobs(rootfs_layer(), marker="plain")
+        for blob in blobs:
+            front.push_document(blob.data)
+        front.put_manifest("1", Manifest(manifest.data, manifest.media_type, manifest.digest))
+        plain = f"{ECR_HOST}/team/plain:1"
+        cluster.apply(FUNCTIONS, namespace, function_manifest(
+            "plain", image=plain, supervisor="Add", script=SCRIPT, input=[{"bucket": BUCKET, "prefix": "plain/in/"}],
+            output=[{"bucket": BUCKET, "prefix": "plain/out/"}]))
+        status = wait_ready(cluster, namespace, "plain")["status"]
+        assert status["image"]["base"] == plain
+        assert status["image"]["baseDigest"] == manifest.digest
+        assert status["imageUri"].startswith(f"{ECR_HOST}/scar-images/{ECR_HOST}/team/plain@sha256:")
+    finally:
+        cluster.delete(FUNCTIONS, namespace, "plain")
+        wait_for(lambda: cluster.get(FUNCTIONS, namespace, "plain") is None, timeout=30, what="plain deleted")
+        ecr.delete_repository(repositoryName="team/plain", force=True)

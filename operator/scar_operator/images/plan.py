@@ -29,6 +29,8 @@ from scar_operator.images.supervisor_layer import executable_for, supervisor_lay
 from scar_operator.models import SpecError
 
 SecretReader = Callable[[str, str], "dict[str, Any] | None"]
+# The ECR registry login of a Region (aws/ecr_repository.registry_login, bound to the object's clients).
+EcrLogin = Callable[[str], ecr_repository.RegistryLogin]
 
 
 @dataclass(frozen=True)
@@ -94,9 +96,24 @@ def _resolved(source: Repository, reference: ImageReference, platform: str, last
         raise SpecError(f"spec.image: {reference} can't be read: {e}") from None
 
 
+def _source(reference: ImageReference, credentials: Credentials | None, account: str,
+            ecr_login: EcrLogin | None) -> Repository:
+    """Where the base is read from. An ECR base with no pull secret for it is read with the ECR
+    token of its Region (the operator's own registry at the address GetAuthorizationToken gives;
+    another account's, which must let this one pull, at its own)."""
+    found = ecr_image(str(reference))
+    if credentials is not None or found is None or ecr_login is None:
+        return Repository(reference.api_host, reference.repository, credentials)
+    login = ecr_login(found.region)
+    if found.account == account:
+        return Repository(login.host, reference.repository, login.credentials, scheme=login.scheme)
+    return Repository(reference.api_host, reference.repository, login.credentials)
+
+
 def plan_image(*, image: str, supervisor: str, pull_secrets: Sequence[str], architecture: str,
                owner: naming.Owner, account: str, region: str, partition: str, facts: ConfirmedFacts,
-               slow_drift_seconds: float, supervisor_dir: Path, read_secret: SecretReader) -> ImagePlan:
+               slow_drift_seconds: float, supervisor_dir: Path, read_secret: SecretReader,
+               ecr_login: EcrLogin | None = None) -> ImagePlan:
     if not assembles(image, supervisor, region):
         return ImagePlan(uri=image)
     try:
@@ -120,12 +137,12 @@ def plan_image(*, image: str, supervisor: str, pull_secrets: Sequence[str], arch
         else:
             credentials = _credentials(reference, pull_secrets, owner.namespace, read_secret)
             last = facts.value(kept)
-            with Repository(reference.api_host, reference.repository, credentials).session() as reading:
+            with _source(reference, credentials, account, ecr_login).session() as reading:
                 base = _resolved(reading, reference, platform, last if isinstance(last, BaseImage) else None)
             facts.confirm(fact, ttl_seconds=slow_drift_seconds, value=(base, credentials))
             facts.confirm(kept, ttl_seconds=_KEPT_SECONDS, value=base)
     # A repository of its own for each pass: python-dxf's sessions are not for sharing across threads.
-    source = Repository(reference.api_host, reference.repository, credentials)
+    source = _source(reference, credentials, account, ecr_login)
     assembled = assemble(base, supervisor_layer(executable))
     repository = ecr_repository.managed_repository_name(reference)
     host = ecr_repository.registry_host(account, region, partition)
