@@ -23,6 +23,7 @@ from scar_operator.images.pull_secrets import Credentials
 from scar_operator.images.registry import Manifest, Repository
 from scar_operator.local.ecr_registry import EcrRegistryFront, ecr_registry_front
 from scar_operator.local.registry_process import RunningRegistry, docker_registry
+from scar_operator.local.registry_tokens import TokenService, token_service
 from scar_operator.local.tls import LoopbackCertificate, loopback_certificate
 
 from tests.harness.aws import REGION, EmulatedAws
@@ -353,3 +354,39 @@ def test_an_ecr_image_without_the_supervisor_is_assembled_when_the_spec_says_add
         cluster.delete(FUNCTIONS, namespace, "plain")
         wait_for(lambda: cluster.get(FUNCTIONS, namespace, "plain") is None, timeout=30, what="plain deleted")
         ecr.delete_repository(repositoryName="team/plain", force=True)
+
+
+@pytest.fixture(scope="module")
+def token_registry(registries: Registries) -> Iterator[tuple[RunningRegistry, TokenService]]:
+    """A registry that hands out bearer tokens, as Docker Hub and GHCR do: anyone may pull
+    `library/public`; `team/private` takes the writer's credentials."""
+    with (token_service(registries.certificate, {"writer": "token-password"}, {"library/public"}) as tokens,
+          docker_registry(tls=registries.certificate, token_realm=tokens.realm) as registry):
+        folder = registries.workdir / "token-layout"
+        write_layout(folder, "1", {"amd64": image_blobs(rootfs_layer(), marker="tokens")})
+        for repository in ("library/public", "team/private"):
+            push_layout(folder, "1", f"{registry.host}/{repository}:1", "writer:token-password")
+        yield registry, tokens
+
+
+def test_a_registry_of_bearer_tokens_serves_a_public_image_with_no_secret_and_a_private_one_with_it(
+    cluster: Cluster, aws: EmulatedAws, namespace: str, registries: Registries, operator: OperatorProcess,
+    token_registry: tuple[RunningRegistry, TokenService],
+) -> None:
+    registry, tokens = token_registry
+    pull_secret(cluster, namespace, "hub", registry.host, ("writer", "token-password"))
+    public = function_manifest("public", image=f"{registry.host}/library/public:1", script=SCRIPT,
+                               input=[{"bucket": BUCKET, "prefix": "public/in/"}])
+    private = function_manifest("private", image=f"{registry.host}/team/private:1", script=SCRIPT,
+                                imagePullSecrets=[{"name": "hub"}], input=[{"bucket": BUCKET, "prefix": "private/in/"}])
+    refused = function_manifest("refused", image=f"{registry.host}/team/private:1", script=SCRIPT,
+                                input=[{"bucket": BUCKET, "prefix": "refused/in/"}])
+    for manifest in (public, private, refused):
+        cluster.apply(FUNCTIONS, namespace, manifest)
+    assert wait_ready(cluster, namespace, "public")["status"]["image"]["base"] == f"{registry.host}/library/public:1"
+    assert wait_ready(cluster, namespace, "private")["status"]["image"]["base"] == f"{registry.host}/team/private:1"
+    stalled = wait_stalled(cluster, namespace, "refused")
+    assert stalled["message"].startswith("spec.image") and "401" in stalled["message"], stalled["message"]
+    # Each read asked the token service: anonymously for the public image, as the writer for the private one.
+    assert ("", "repository:library/public:pull") in tokens.issued
+    assert ("writer", "repository:team/private:pull") in tokens.issued

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from scar_operator.local import registry_tokens
 from scar_operator.local.tls import LoopbackCertificate
 
 BINARY = "docker-registry"
@@ -65,8 +66,11 @@ def _answers(url: str, tls: LoopbackCertificate | None) -> bool:
 
 @contextlib.contextmanager
 def docker_registry(*, tls: LoopbackCertificate | None = None, user: tuple[str, str] | None = None,
-                    folder: Path | None = None) -> Iterator[RunningRegistry]:
-    """A registry serving until the block ends; its storage in `folder` (a temporary one if None)."""
+                    token_realm: str | None = None, folder: Path | None = None) -> Iterator[RunningRegistry]:
+    """A registry serving until the block ends; its storage in `folder` (a temporary one if None).
+
+    `user`: one htpasswd user (Basic auth). `token_realm`: bearer tokens of that token service
+    instead (registry_tokens.py), as Docker Hub and GHCR ask for, trusted through `tls`."""
     with contextlib.ExitStack() as stack:
         root = folder or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="scar-registry-")))
         port = _free_port()
@@ -80,6 +84,9 @@ def docker_registry(*, tls: LoopbackCertificate | None = None, user: tuple[str, 
         if user is not None:
             (root / "htpasswd").write_text(_htpasswd(*user))
             lines.append(f"auth: {{htpasswd: {{realm: scar-loopback, path: {root / 'htpasswd'}}}}}")
+        elif token_realm is not None and tls is not None:
+            lines.append(f"auth: {{token: {{realm: '{token_realm}', service: {registry_tokens.SERVICE}, "
+                         f"issuer: {registry_tokens.ISSUER}, rootcertbundle: {tls.certificate}}}}}")
         config.write_text("\n".join(lines) + "\n")
         log = (root / "registry.log").open("wb")
         stack.callback(log.close)
