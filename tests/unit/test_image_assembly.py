@@ -182,3 +182,14 @@ def test_a_base_read_before_is_confirmed_with_one_head_while_its_tag_names_the_s
     registry.reads.clear()
     assert _resolved(registry, reference, "amd64", first).named != first.named
     assert registry.reads[:2] == ["HEAD 1", "GET 1"]
+
+
+def test_a_copied_blob_is_read_in_the_pieces_the_upload_asks_for_to_its_end() -> None:
+    from scar_operator.images.registry import _Stream
+
+    stream = _Stream([b"abc", b"", b"defgh"], 8)
+    pieces = []
+    while piece := stream.read(2):
+        pieces.append(piece)
+    assert len(stream) == 8
+    assert b"".join(pieces) == b"abcdefgh" and all(len(p) <= 2 for p in pieces)

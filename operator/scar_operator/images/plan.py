@@ -43,10 +43,6 @@ class ImagePlan:
     repository: str | None = None
     tag: str | None = None
 
-    @property
-    def base_digest(self) -> str | None:
-        return self.assembled.base.digest if self.assembled is not None else None
-
 
 def assembles(image: str, supervisor: str, region: str) -> bool:
     """Whether the operator assembles the image: asked for (Add), or Auto and not an ECR image of

@@ -84,20 +84,26 @@ class _Stream:
     def __init__(self, chunks: Iterable[bytes], size: int) -> None:
         self._chunks: Iterator[bytes] = iter(chunks)
         self._size = size
-        self._pending = b""
+        self._current = b""
+        self._offset = 0
 
     def __len__(self) -> int:
         return self._size
 
     def read(self, size: int = -1) -> bytes:
-        while size < 0 or len(self._pending) < size:
-            chunk = next(self._chunks, None)
-            if chunk is None:
-                break
-            self._pending += chunk
+        """Up to `size` bytes of the chunk at hand (b"" at the end): the upload reads until then, so
+        a short read is fine, and no chunk is ever copied whole again for each small read."""
         if size < 0:
-            size = len(self._pending)
-        data, self._pending = self._pending[:size], self._pending[size:]
+            rest = self._current[self._offset:] + b"".join(self._chunks)
+            self._current, self._offset = b"", 0
+            return rest
+        while self._offset >= len(self._current):  # an empty chunk is not the end
+            following = next(self._chunks, None)
+            if following is None:
+                return b""
+            self._current, self._offset = following, 0
+        data = self._current[self._offset:self._offset + size]
+        self._offset += len(data)
         return data
 
 

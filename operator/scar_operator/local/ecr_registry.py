@@ -41,8 +41,7 @@ _COPY_BYTES = 1 << 20
 
 def _repository(account: str, name: str) -> tuple[Any, Any] | None:
     """(backend, repository) of the emulated ECR named `name` in `account`, in whichever Region has it."""
-    for region, backend in ecr_backends[account].items():
-        del region
+    for backend in ecr_backends[account].values():
         if name in backend.repositories:
             return backend, backend.repositories[name]
     return None
