@@ -24,6 +24,7 @@ from scar_operator import (
     VERSION,
     conditions,
     existing_objects,
+    kube_connections,
     log_levels,
     metrics,
     retry_delays,
@@ -45,6 +46,7 @@ from scar_operator.settings import OperatorSettings
 
 SETTINGS = OperatorSettings.from_environ()
 log = logging.getLogger(__name__)
+kube_connections.install(SETTINGS.kube_requests)
 _sessions: AccountSessions | None = None
 _sessions_lock = threading.Lock()
 

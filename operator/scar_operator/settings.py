@@ -32,6 +32,10 @@ class OperatorSettings:
     # at a shared bucket's configuration, holds a worker: enough of them keep every API class busy
     # while another is the bottleneck (a bulk delete of 1,000 took 82 s with 32, 53 to 61 s with 64).
     workers: int = 64
+    # Requests to the Kubernetes API in flight at once, watches aside (kube_connections.py): each
+    # holds a TLS connection and its buffers, and a real API server answers a status write in
+    # milliseconds, so a few keep up with thousands of objects.
+    kube_requests: int = 16
     # Where /metrics is served (0: not served).
     metrics_port: int = 0
     # What drifts only by hand and rarely (IAM role policies, log retention) is re-read after
@@ -74,6 +78,7 @@ class OperatorSettings:
             cluster_id=env.get("SCAR_CLUSTER_ID", ""),
             metrics_port=int(env.get("SCAR_METRICS_PORT", cls.metrics_port)),
             workers=int(env.get("SCAR_WORKERS", cls.workers)),
+            kube_requests=int(env.get("SCAR_KUBE_REQUESTS", cls.kube_requests)),
             aws_rates=env.get("SCAR_AWS_RATES", ""),
             aws_rate_share=float(env.get("SCAR_AWS_RATE_SHARE", cls.aws_rate_share)),
             require_account=env.get("SCAR_REQUIRE_ACCOUNT", "").lower() in ("1", "true", "yes"),

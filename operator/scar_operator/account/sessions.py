@@ -1,8 +1,11 @@
 """One AWS identity per ScarAccount: the operator's own credentials assume the account's role.
 
 botocore's assume-role credential fetcher does the STS call and refreshes the credentials before
-they expire; this module only keeps one set of clients per account (each with its own rate
-limiter, since AWS's quotas are per account) and makes a new one when the account's role changes.
+they expire; this module only keeps one set of clients per account that assumes a role (each with
+its own rate limiter, since AWS's quotas are per account) and makes a new one when the account's
+role changes. An account that assumes no role acts with the operator's own identity, in the
+operator's own AWS account: it shares the operator's clients and rate limiter, and only its
+permissions boundary is its own.
 """
 
 from __future__ import annotations
@@ -38,6 +41,9 @@ def assumed_role_session(base: boto3.Session, role_arn: str, external_id: str | 
         extra_args=extra,
     )
     core = botocore.session.Session()
+    # The service models are read once for every identity: each botocore session would otherwise
+    # load and keep its own (about 19 MB for Lambda, IAM, S3, CloudWatch Logs and STS).
+    core.register_component("data_loader", base._session.get_component("data_loader"))
     # botocore has no public setter for refreshable credentials; this is how its own assume-role
     # provider ends up in a session, and the fetcher below refreshes them before they expire.
     core._credentials = DeferredRefreshableCredentials(  # type: ignore[attr-defined]
@@ -59,7 +65,7 @@ class AccountSessions:
 
     def __init__(self, own: AwsClients, make: Callable[[boto3.Session | None, str | None], AwsClients]) -> None:
         self.own = own
-        # make(session, permissions boundary): clients with the operator's settings.
+        # make(assumed role's session, permissions boundary): clients with the operator's settings.
         self._make = make
         self._by_account: dict[str, tuple[_Identity, AwsClients]] = {}
         self._lock = threading.Lock()
@@ -72,9 +78,12 @@ class AccountSessions:
             known = self._by_account.get(account_name)
             if known is not None and known[0] == identity:
                 return known[1]
-            session = (assumed_role_session(self.own.session, identity.role_arn, identity.external_id, account_name)
-                       if identity.role_arn else None)
-            clients = self._make(session, identity.permissions_boundary_arn)
+            if identity.role_arn:
+                session = assumed_role_session(self.own.session, identity.role_arn, identity.external_id,
+                                               account_name)
+                clients = self._make(session, identity.permissions_boundary_arn)
+            else:
+                clients = self.own.with_boundary(identity.permissions_boundary_arn)
             self._by_account[account_name] = (identity, clients)
             return clients
 

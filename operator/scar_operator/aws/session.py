@@ -7,6 +7,7 @@ in the metrics.
 
 from __future__ import annotations
 
+import copy
 import threading
 from typing import Any
 
@@ -14,6 +15,7 @@ import boto3
 from botocore.config import Config
 
 from scar_operator import metrics
+from scar_operator.aws import service_models
 from scar_operator.aws.confirmed_facts import ConfirmedFacts
 from scar_operator.aws.errors import call
 from scar_operator.aws.rate_limits import RateLimiter
@@ -31,7 +33,7 @@ class AwsClients:
     def __init__(self, default_region: str | None = None, session: boto3.Session | None = None,
                  limiter: RateLimiter | None = None, slow_drift_seconds: float = 1200.0,
                  permissions_boundary_arn: str | None = None, connections: int = 10) -> None:
-        self._session = session or boto3.Session()
+        self._session = session or boto3.Session(botocore_session=service_models.botocore_session())
         # One kept-alive connection per thread that may call a service at once: with fewer (botocore
         # keeps 10), the others open a new connection, TLS handshake included, for every call.
         self._config = _CLIENT_CONFIG.merge(Config(max_pool_connections=connections))
@@ -54,6 +56,14 @@ class AwsClients:
     @property
     def session(self) -> boto3.Session:
         return self._session
+
+    def with_boundary(self, permissions_boundary_arn: str | None) -> AwsClients:
+        """The same identity under another permissions boundary (a ScarAccount that assumes no
+        role): its clients, rate limiter and confirmed facts are these, since AWS counts its calls
+        against the same account's quotas."""
+        same = copy.copy(self)
+        same.permissions_boundary_arn = permissions_boundary_arn
+        return same
 
     def client(self, service: str, region: str | None = None) -> Any:
         key = (service, region or self.default_region)
