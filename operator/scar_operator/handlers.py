@@ -206,6 +206,12 @@ def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
     settings.posting.level = logging.INFO
     settings.posting.loggers = False
     settings.execution.max_workers = SETTINGS.workers
+    # Events are posted by as many workers as requests may be in flight (kube_connections.py): more
+    # would only wait for a turn, each holding a queue and a task of its own.
+    settings.posting.worker_limit = SETTINGS.kube_requests
+    # An object's worker waits this long for its next watch event before it ends; one that is
+    # done soon keeps no queue and task for each of a thousand objects that went quiet.
+    settings.batching.idle_timeout = 1.0
     # A restart lists every object: in chunks, the list is never in memory whole (1,000 objects with
     # their managedFields, parsed at once, took a restarted operator to 266 MB on kube-apiserver).
     settings.watching.chunk_size = SETTINGS.list_chunk

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,9 +37,11 @@ class IamRole:
     _seen_boundary: str | None = field(default=None, init=False, repr=False)
 
     @property
-    def _as_wanted(self) -> tuple[str, str, str, str, str]:
-        return ("iam-role-as-wanted", self.name, canonical(self.trust_policy), canonical(self.policy),
-                self.permissions_boundary or "")
+    def _as_wanted(self) -> tuple[str, str, str, str]:
+        # The policies by their digest: the fact is kept for every role until its next slow-drift
+        # read, and two policy documents are kilobytes each.
+        policies = hashlib.sha256(f"{canonical(self.trust_policy)}\n{canonical(self.policy)}".encode()).hexdigest()
+        return ("iam-role-as-wanted", self.name, policies, self.permissions_boundary or "")
 
     @property
     def _owned(self) -> tuple[str, str, str]:
