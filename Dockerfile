@@ -24,8 +24,9 @@ COPY --from=supervisor /opt/scar/supervisor /opt/scar/supervisor
 RUN useradd --uid 10001 --user-group --no-create-home --shell /usr/sbin/nologin scar
 USER 10001:10001
 # glibc gives each of kopf's worker threads a malloc arena of its own, which keeps freed memory
-# resident: two arenas hold the operator at 1,000 objects about 10% lower, at no cost in speed.
-ENV PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 MALLOC_ARENA_MAX=2
+# resident: two arenas hold the operator at 1,000 objects about 10% lower, at no cost in speed,
+# and one a few MB lower again (the threads run Python, one at a time, under its lock anyway).
+ENV PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 MALLOC_ARENA_MAX=1
 EXPOSE 8080 9090
 HEALTHCHECK NONE
 ENTRYPOINT ["scar-operator", "run"]
