@@ -36,12 +36,16 @@ def is_watch(query: Mapping[str, str]) -> bool:
     return query.get("watch", "").lower() in ("true", "1")
 
 
+def checked(turns: int) -> int:
+    if turns < 1:
+        raise ValueError(f"SCAR_KUBE_REQUESTS must be at least 1, not {turns}")
+    return turns
+
+
 def taking_turns(turns: int) -> Middleware:
     """A client middleware: at most `turns` requests other than watches are in flight at once,
     each until its answer is read whole (so that its connection is back in the pool)."""
-    if turns < 1:
-        raise ValueError(f"SCAR_KUBE_REQUESTS must be at least 1, not {turns}")
-    semaphore = asyncio.Semaphore(turns)
+    semaphore = asyncio.Semaphore(checked(turns))
 
     async def middleware(request: aiohttp.ClientRequest, handler: Handler) -> aiohttp.ClientResponse:
         if is_watch(request.url.query):
@@ -75,6 +79,7 @@ def session_for(info: kopf.ConnectionInfo, turns: int) -> kopf.AiohttpSession:
 def install(turns: int) -> None:
     """Register the login: kopf then uses it instead of its own (it registers its own only when
     an operator has none)."""
+    checked(turns)  # a wrong setting stops the operator at its start, not at every login
 
     @kopf.on.login(id="login_taking_turns")
     async def login(**kwargs: Any) -> kopf.AiohttpSession | None:

@@ -132,9 +132,9 @@ def test_the_session_carries_the_credentials_kopf_found() -> None:
     run(authorised)
 
 
-def test_turns_must_be_at_least_one() -> None:
-    with pytest.raises(ValueError, match="SCAR_KUBE_REQUESTS must be at least 1"):
-        kube_connections.taking_turns(0)
+def test_turns_must_be_at_least_one_and_the_operator_says_so_at_its_start() -> None:
+    with pytest.raises(ValueError, match="SCAR_KUBE_REQUESTS must be at least 1, not 0"):
+        kube_connections.install(0)
 
 
 def test_a_watch_is_told_apart_by_its_query() -> None:

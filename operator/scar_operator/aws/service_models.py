@@ -4,7 +4,7 @@ botocore reads each service's model and endpoint rules from JSON into OrderedDic
 operation's and shape's documentation, and its clients keep them for the life of the process:
 23 MB for the five services of a ScarFunction (STS, CloudWatch Logs, IAM, Lambda, S3). Plain
 dicts keep the order as well, and the documentation is only read to write docstrings and help
-text. Read without both, the same five take 14 MB.
+text. Read without both, the same five take 13 MB.
 
 The documentation strings are emptied (botocore reads a few by key). A member that happens to be
 named "documentation" is a shape reference (a dict), never a string, so it is kept as it is.
