@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import queue
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -13,6 +12,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from scar_operator.local.loopback_server import serving
 
 PREFIX = "/2018-06-01/runtime"
 
@@ -88,10 +89,5 @@ def runtime_api() -> Iterator[RuntimeApi]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(api))
     server.daemon_threads = True
     api.address = f"127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, name="runtime-api", daemon=True)
-    thread.start()
-    try:
+    with serving(server, "runtime-api"):
         yield api
-    finally:
-        server.shutdown()
-        thread.join()

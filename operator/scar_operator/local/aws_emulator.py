@@ -38,6 +38,7 @@ from scar_operator.local.aws_rules import (
     teach_lambda_policy,
     teach_s3,
 )
+from scar_operator.local.loopback_server import serving
 
 _patch_lock = threading.Lock()
 _patched = False
@@ -129,16 +130,11 @@ class _OneAtATime(DomainDispatcherApplication):
 def embedded_aws() -> Iterator[EmbeddedAws]:
     teach_moto()
     server = make_server("127.0.0.1", 0, _OneAtATime(), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="aws-emulator", daemon=True)
-    thread.start()
     host, port = server.server_address[:2]
     url = f"http://{host!s}:{port}"
-    try:
+    with serving(server, "aws-emulator"):
         _run_nothing_in_docker(url)
         yield EmbeddedAws(url)
-    finally:
-        server.shutdown()
-        thread.join()
 
 
 if __name__ == "__main__":

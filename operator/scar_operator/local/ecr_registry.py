@@ -20,8 +20,6 @@ import hashlib
 import http.client
 import json
 import re
-import ssl
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -31,6 +29,7 @@ from moto.ecr.exceptions import ImageAlreadyExistsException
 from moto.ecr.models import ecr_backends
 
 from scar_operator.local import aws_rules
+from scar_operator.local.loopback_server import serving
 from scar_operator.local.tls import LoopbackCertificate
 
 _PATH = re.compile(r"^/v2/(?P<name>.+?)/(?P<kind>manifests|blobs|tags)/(?P<rest>.*)$")
@@ -193,17 +192,12 @@ def ecr_registry_front(backend: str, tls: LoopbackCertificate) -> Iterator[EcrRe
     `backend` (host:port, plain HTTP); GetAuthorizationToken names it while the block runs."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Front)
     server.daemon_threads = True
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(str(tls.certificate), str(tls.key))
-    server.socket = context.wrap_socket(server.socket, server_side=True)
+    tls.serve_over(server)
     front = EcrRegistryFront(f"https://127.0.0.1:{server.server_address[1]}")
     server.RequestHandlerClass = type("Front", (_Front,), {"backend": backend, "front": front})
-    thread = threading.Thread(target=server.serve_forever, name="ecr-registry", daemon=True)
-    thread.start()
     previous, aws_rules.ECR_REGISTRY_URL = aws_rules.ECR_REGISTRY_URL, front.url
     try:
-        yield front
+        with serving(server, "ecr-registry"):
+            yield front
     finally:
         aws_rules.ECR_REGISTRY_URL = previous
-        server.shutdown()
-        thread.join()

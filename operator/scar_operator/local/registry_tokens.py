@@ -13,8 +13,6 @@ import base64
 import contextlib
 import hashlib
 import json
-import ssl
-import threading
 import time
 import urllib.parse
 import uuid
@@ -27,6 +25,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
+from scar_operator.local.loopback_server import serving
 from scar_operator.local.tls import LoopbackCertificate
 
 ISSUER = "scar-loopback-tokens"
@@ -112,14 +111,7 @@ def token_service(tls: LoopbackCertificate, users: dict[str, str], public: set[s
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(str(tls.certificate), str(tls.key))
-    server.socket = context.wrap_socket(server.socket, server_side=True)
+    tls.serve_over(server)
     service.realm = f"https://127.0.0.1:{server.server_address[1]}/token"
-    thread = threading.Thread(target=server.serve_forever, name="registry-tokens", daemon=True)
-    thread.start()
-    try:
+    with serving(server, "registry-tokens"):
         yield service
-    finally:
-        server.shutdown()
-        thread.join()

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+import socketserver
+import ssl
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +20,12 @@ from cryptography.x509.oid import NameOID
 class LoopbackCertificate:
     certificate: Path
     key: Path
+
+    def serve_over(self, server: socketserver.TCPServer) -> None:
+        """Make `server` answer over TLS with this certificate."""
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(str(self.certificate), str(self.key))
+        server.socket = context.wrap_socket(server.socket, server_side=True)
 
 
 def loopback_certificate(folder: Path) -> LoopbackCertificate:
